@@ -1,0 +1,1 @@
+//! ARM client for Microsoft.ContainerInstance. Not built yet: see issue 4.

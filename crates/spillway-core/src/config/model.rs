@@ -1,0 +1,502 @@
+//! The configuration document (ConfigMap `spillway`, key `config.yaml`) as serde
+//! types. Defaults follow Kubernetes HPA autoscaling/v2 where the concept is the same.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::quantity::Quantity;
+
+use super::duration;
+
+/// Everything but the policies; one error here invalidates the whole document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GlobalSpec {
+    pub cluster: ClusterSpec,
+    #[serde(default)]
+    pub azure: Option<AzureSpec>,
+    #[serde(default)]
+    pub pricing: Pricing,
+    #[serde(default)]
+    pub metric_sources: MetricSources,
+    /// Default tick for every policy.
+    #[serde(default = "defaults::interval", with = "duration")]
+    pub interval: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClusterSpec {
+    /// Goes into every container group's `spillway.io/cluster` tag and scopes garbage collection.
+    pub id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AzureSpec {
+    pub subscription_id: String,
+    pub resource_group: String,
+    pub location: String,
+    #[serde(default)]
+    pub fallback_locations: Vec<String>,
+    #[serde(default)]
+    pub subnet_id: Option<String>,
+    #[serde(default)]
+    pub auth: AzureAuth,
+    #[serde(default = "defaults::arm_endpoint")]
+    pub arm_endpoint: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "method", deny_unknown_fields)]
+pub enum AzureAuth {
+    /// AKS workload identity: `AZURE_CLIENT_ID`, `AZURE_TENANT_ID`, `AZURE_FEDERATED_TOKEN_FILE`.
+    #[default]
+    WorkloadIdentity,
+    #[serde(rename_all = "camelCase")]
+    ClientSecret {
+        tenant_id: String,
+        client_id: String,
+        /// File holding the secret (mounted from a Kubernetes Secret).
+        secret_file: String,
+    },
+    #[serde(rename_all = "camelCase")]
+    ManagedIdentity {
+        #[serde(default)]
+        client_id: Option<String>,
+    },
+}
+
+/// ACI prices per second, and the currency every cost is reported in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Pricing {
+    #[serde(default = "defaults::aci_vcpu_second")]
+    pub aci_vcpu_second: f64,
+    #[serde(default = "defaults::aci_gb_second")]
+    pub aci_gb_second: f64,
+    #[serde(default = "defaults::currency")]
+    pub currency: String,
+}
+
+impl Default for Pricing {
+    fn default() -> Self {
+        Pricing {
+            aci_vcpu_second: defaults::aci_vcpu_second(),
+            aci_gb_second: defaults::aci_gb_second(),
+            currency: defaults::currency(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MetricSources {
+    #[serde(default)]
+    pub prometheus: Option<PrometheusSource>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PrometheusSource {
+    pub url: String,
+    #[serde(default)]
+    pub auth: PrometheusAuth,
+    #[serde(default = "defaults::prometheus_timeout", with = "duration")]
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub enum PrometheusAuth {
+    #[default]
+    None,
+    /// A bearer token read from a file, re-read when it changes.
+    BearerTokenFile(String),
+    #[serde(rename_all = "camelCase")]
+    Basic { username: String, password_file: String },
+    /// Azure AD token from the controller's Azure identity (Azure Monitor managed Prometheus).
+    #[serde(rename_all = "camelCase")]
+    AzureAd {
+        #[serde(default = "defaults::azure_monitor_scope")]
+        scope: String,
+    },
+}
+
+/// One autoscaled workload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PolicySpec {
+    pub name: String,
+    pub target: TargetRef,
+    #[serde(default = "defaults::min_replicas")]
+    pub min_replicas: u32,
+    pub max_replicas: u32,
+    /// Overrides the document's `interval` for this policy.
+    #[serde(default, with = "optional_duration")]
+    pub interval: Option<Duration>,
+    pub metrics: Vec<MetricSpec>,
+    /// Ratio band around 1.0 inside which no scaling happens (HPA default 0.1).
+    #[serde(default = "defaults::tolerance")]
+    pub tolerance: f64,
+    #[serde(default)]
+    pub behavior: BehaviorSpec,
+    #[serde(default)]
+    pub on_metrics_missing: OnMetricsMissing,
+    #[serde(default)]
+    pub burst: BurstSpec,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TargetRef {
+    #[serde(default = "defaults::target_kind")]
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub enum MetricSpec {
+    Prometheus(PrometheusMetric),
+    Resource(ResourceMetric),
+}
+
+/// A PromQL query. Exactly one target: `targetAverageValue` (per replica,
+/// HPA AverageValue) or `targetValue` (HPA Value, scaled by ready replicas).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PrometheusMetric {
+    pub query: String,
+    #[serde(default)]
+    pub target_average_value: Option<f64>,
+    #[serde(default)]
+    pub target_value: Option<f64>,
+    /// `single`: the query must return one series; `sum`: series are summed.
+    #[serde(default)]
+    pub series: SeriesMode,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum SeriesMode {
+    #[default]
+    Single,
+    Sum,
+}
+
+/// A metrics.k8s.io resource metric. Exactly one target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ResourceMetric {
+    pub name: ResourceName,
+    /// Percent of the pods' requests.
+    #[serde(default)]
+    pub target_average_utilization: Option<u32>,
+    /// Average usage per pod (e.g. `500m`, `1Gi`).
+    #[serde(default)]
+    pub target_average_value: Option<Quantity>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ResourceName {
+    Cpu,
+    Memory,
+}
+
+/// `behavior` as written: every field optional, filled from the HPA defaults
+/// of its direction when the policy is resolved.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BehaviorSpec {
+    #[serde(default)]
+    pub scale_up: Option<ScalingRulesSpec>,
+    #[serde(default)]
+    pub scale_down: Option<ScalingRulesSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ScalingRulesSpec {
+    #[serde(default, with = "optional_duration")]
+    pub stabilization_window: Option<Duration>,
+    #[serde(default)]
+    pub select_policy: Option<SelectPolicy>,
+    #[serde(default)]
+    pub policies: Option<Vec<ScalingPolicy>>,
+}
+
+/// Resolved behavior, as the planner uses it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Behavior {
+    pub scale_up: ScalingRules,
+    pub scale_down: ScalingRules,
+}
+
+impl Default for Behavior {
+    fn default() -> Self {
+        BehaviorSpec::default().resolve()
+    }
+}
+
+impl BehaviorSpec {
+    pub fn resolve(&self) -> Behavior {
+        fn fill(spec: Option<&ScalingRulesSpec>, default: ScalingRules) -> ScalingRules {
+            let Some(spec) = spec else { return default };
+            ScalingRules {
+                stabilization_window: spec.stabilization_window.unwrap_or(default.stabilization_window),
+                select_policy: spec.select_policy.unwrap_or(default.select_policy),
+                policies: spec.policies.clone().unwrap_or(default.policies),
+            }
+        }
+        Behavior {
+            scale_up: fill(self.scale_up.as_ref(), defaults::scale_up()),
+            scale_down: fill(self.scale_down.as_ref(), defaults::scale_down()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScalingRules {
+    #[serde(with = "duration")]
+    pub stabilization_window: Duration,
+    pub select_policy: SelectPolicy,
+    pub policies: Vec<ScalingPolicy>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum SelectPolicy {
+    #[default]
+    Max,
+    Min,
+    Disabled,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ScalingPolicy {
+    #[serde(rename = "type")]
+    pub kind: ScalingPolicyKind,
+    pub value: u32,
+    #[serde(with = "duration")]
+    pub period: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ScalingPolicyKind {
+    Pods,
+    Percent,
+}
+
+/// What to do while no metric can be read. Never scale towards zero.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OnMetricsMissing {
+    /// Keep the current replicas (the default).
+    #[serde(default = "defaults::yes")]
+    pub hold: bool,
+    /// Go to this many replicas once metrics have been missing for `after`.
+    #[serde(default)]
+    pub fallback_replicas: Option<u32>,
+    #[serde(default = "defaults::missing_after", with = "duration")]
+    pub after: Duration,
+}
+
+impl Default for OnMetricsMissing {
+    fn default() -> Self {
+        OnMetricsMissing {
+            hold: true,
+            fallback_replicas: None,
+            after: defaults::missing_after(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BurstSpec {
+    #[serde(default)]
+    pub enabled: bool,
+    #[serde(default)]
+    pub max_replicas: u32,
+    /// Cap on the hourly cost of live burst replicas, in `pricing.currency`.
+    #[serde(default)]
+    pub max_hourly_cost: Option<f64>,
+    #[serde(default)]
+    pub vm_overflow: VmOverflow,
+    /// A Pending VM pod younger than this is expected to start on a VM soon.
+    #[serde(default = "defaults::pending_grace", with = "duration")]
+    pub pending_grace: Duration,
+    /// Burst replicas are removed for falling demand only after it stayed low this long.
+    #[serde(default = "defaults::scale_in_stabilization", with = "duration")]
+    pub scale_in_stabilization: Duration,
+    /// Time between leaving the EndpointSlice and deleting the container group.
+    #[serde(default = "defaults::drain_grace", with = "duration")]
+    pub drain_grace: Duration,
+    /// Service whose EndpointSlice lists the ready burst replicas.
+    #[serde(default)]
+    pub service: Option<String>,
+    #[serde(default)]
+    pub priority: AciPriority,
+    /// Container-group requests; by default the pod template's, rounded to ACI granularity.
+    #[serde(default)]
+    pub requests: Option<BurstRequests>,
+    /// Extra replicas allowed while rolling to a new template (make before break).
+    #[serde(default = "defaults::max_surge")]
+    pub max_surge: u32,
+}
+
+impl Default for BurstSpec {
+    fn default() -> Self {
+        BurstSpec {
+            enabled: false,
+            max_replicas: 0,
+            max_hourly_cost: None,
+            vm_overflow: VmOverflow::default(),
+            pending_grace: defaults::pending_grace(),
+            scale_in_stabilization: defaults::scale_in_stabilization(),
+            drain_grace: defaults::drain_grace(),
+            service: None,
+            priority: AciPriority::default(),
+            requests: None,
+            max_surge: defaults::max_surge(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BurstRequests {
+    pub cpu: Quantity,
+    pub memory: Quantity,
+}
+
+/// How VM replicas relate to the node pool (DESIGN.md §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum VmOverflow {
+    /// With a cluster autoscaler: the Deployment gets every desired replica;
+    /// unschedulable pods stay Pending so the pool grows, ACI covers them meanwhile.
+    #[default]
+    Pending,
+    /// Fixed pool: the Deployment gets only what fits; ACI takes the rest.
+    Cap,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum AciPriority {
+    #[default]
+    Regular,
+    Spot,
+}
+
+mod optional_duration {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => super::duration::serialize(d, s),
+            None => s.serialize_none(),
+        }
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        match Option::<String>::deserialize(d)? {
+            Some(raw) => super::duration::parse(&raw).map(Some).map_err(serde::de::Error::custom),
+            None => Ok(None),
+        }
+    }
+}
+
+pub mod defaults {
+    use std::time::Duration;
+
+    use super::{ScalingPolicy, ScalingPolicyKind, ScalingRules, SelectPolicy};
+
+    pub fn interval() -> Duration {
+        Duration::from_secs(15)
+    }
+    pub fn arm_endpoint() -> String {
+        "https://management.azure.com".to_string()
+    }
+    /// Linux ACI pay-as-you-go list prices (USD, per second).
+    pub fn aci_vcpu_second() -> f64 {
+        0.0000113
+    }
+    pub fn aci_gb_second() -> f64 {
+        0.0000012
+    }
+    pub fn currency() -> String {
+        "USD".to_string()
+    }
+    pub fn prometheus_timeout() -> Duration {
+        Duration::from_secs(5)
+    }
+    pub fn azure_monitor_scope() -> String {
+        "https://prometheus.monitor.azure.com/.default".to_string()
+    }
+    pub fn min_replicas() -> u32 {
+        1
+    }
+    pub fn tolerance() -> f64 {
+        0.1
+    }
+    pub fn target_kind() -> String {
+        "Deployment".to_string()
+    }
+    /// HPA default: no stabilization; 100 % or 4 pods per 15 s, whichever is more.
+    pub fn scale_up() -> ScalingRules {
+        ScalingRules {
+            stabilization_window: Duration::ZERO,
+            select_policy: SelectPolicy::Max,
+            policies: vec![
+                ScalingPolicy {
+                    kind: ScalingPolicyKind::Percent,
+                    value: 100,
+                    period: Duration::from_secs(15),
+                },
+                ScalingPolicy {
+                    kind: ScalingPolicyKind::Pods,
+                    value: 4,
+                    period: Duration::from_secs(15),
+                },
+            ],
+        }
+    }
+    /// HPA default: 300 s stabilization; up to 100 % per 15 s.
+    pub fn scale_down() -> ScalingRules {
+        ScalingRules {
+            stabilization_window: Duration::from_secs(300),
+            select_policy: SelectPolicy::Max,
+            policies: vec![ScalingPolicy {
+                kind: ScalingPolicyKind::Percent,
+                value: 100,
+                period: Duration::from_secs(15),
+            }],
+        }
+    }
+    pub fn yes() -> bool {
+        true
+    }
+    pub fn missing_after() -> Duration {
+        Duration::from_secs(120)
+    }
+    pub fn pending_grace() -> Duration {
+        Duration::from_secs(20)
+    }
+    pub fn scale_in_stabilization() -> Duration {
+        Duration::from_secs(120)
+    }
+    pub fn drain_grace() -> Duration {
+        Duration::from_secs(15)
+    }
+    pub fn max_surge() -> u32 {
+        1
+    }
+}

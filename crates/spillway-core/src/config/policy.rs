@@ -1,0 +1,58 @@
+//! A validated, resolved policy: what the planner trusts. Only
+//! [`super::load`] builds one.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::model::{
+    AciPriority, Behavior, BurstRequests, MetricSpec, OnMetricsMissing, Pricing, TargetRef, VmOverflow,
+};
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Policy {
+    pub name: String,
+    /// The document's `cluster.id`: part of every container-group name and tag.
+    pub cluster_id: String,
+    pub target: TargetRef,
+    pub min_replicas: u32,
+    pub max_replicas: u32,
+    #[serde(with = "humantime_millis")]
+    pub interval: Duration,
+    pub metrics: Vec<MetricSpec>,
+    pub tolerance: f64,
+    pub behavior: Behavior,
+    pub on_metrics_missing: OnMetricsMissing,
+    /// `None` when bursting is disabled: plain HPA semantics.
+    pub burst: Option<BurstPolicy>,
+    pub pricing: Pricing,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BurstPolicy {
+    pub max_replicas: u32,
+    pub max_hourly_cost: Option<f64>,
+    pub vm_overflow: VmOverflow,
+    #[serde(with = "humantime_millis")]
+    pub pending_grace: Duration,
+    #[serde(with = "humantime_millis")]
+    pub scale_in_stabilization: Duration,
+    #[serde(with = "humantime_millis")]
+    pub drain_grace: Duration,
+    pub service: Option<String>,
+    pub priority: AciPriority,
+    pub requests: Option<BurstRequests>,
+    pub max_surge: u32,
+    /// The primary location first, then the fallbacks in order.
+    pub locations: Vec<String>,
+}
+
+mod humantime_millis {
+    use std::time::Duration;
+
+    pub fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&humantime::format_duration(*d))
+    }
+}

@@ -1,0 +1,19 @@
+//! Spillway's core: the policy model and its validation, HPA-style scaling,
+//! the VM capacity fit, the spill planner and the cost model.
+//!
+//! Everything here is pure: no I/O, no clock, no randomness. The controller,
+//! the simulator and the tests call [`plan::plan`]; nothing else decides.
+
+pub mod burst;
+pub mod config;
+pub mod metrics;
+pub mod quantity;
+pub mod resources;
+pub mod snapshot;
+pub mod time;
+pub mod aci;
+pub mod cost;
+pub mod capacity;
+pub mod plan;
+
+pub use plan::{Plan, PlanInput, PolicyState, plan};

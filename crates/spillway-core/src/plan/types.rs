@@ -1,0 +1,214 @@
+//! The planner's input, output and carried state.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use serde::{Deserialize, Serialize};
+
+use crate::aci::GroupRequests;
+use crate::burst::BurstInventory;
+use crate::config::Policy;
+use crate::metrics::MetricSample;
+use crate::snapshot::{ClusterSnapshot, WorkloadStatus};
+use crate::time::Timestamp;
+
+/// Everything one tick of one policy sees.
+#[derive(Debug, Clone, Copy)]
+pub struct PlanInput<'a> {
+    pub policy: &'a Policy,
+    /// One sample per entry of `policy.metrics` (by `index`); absent means missing.
+    pub samples: &'a [MetricSample],
+    pub cluster: &'a ClusterSnapshot,
+    pub workload: &'a WorkloadStatus,
+    pub inventory: &'a BurstInventory,
+    pub now: Timestamp,
+}
+
+/// History the HPA algorithm and the spill planner need between ticks. It
+/// goes into [`super::plan`] and comes out updated; losing it (a restart)
+/// only makes the next decisions less smoothed, never unsafe.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyState {
+    /// Raw recommendations, newest last, for the stabilization windows.
+    pub(crate) recommendations: VecDeque<(Timestamp, u32)>,
+    /// Changes of the desired replicas (+up, -down), for the rate policies.
+    pub(crate) scale_events: VecDeque<(Timestamp, i64)>,
+    pub(crate) last_desired: Option<u32>,
+    pub(crate) metrics_missing_since: Option<Timestamp>,
+    /// Desired replicas per tick, for `burst.scaleInStabilization`.
+    pub(crate) burst_demand: VecDeque<(Timestamp, u32)>,
+    /// Burst replicas taken out of the EndpointSlice, and since when.
+    pub(crate) draining: BTreeMap<String, Timestamp>,
+}
+
+impl PolicyState {
+    pub fn last_desired(&self) -> Option<u32> {
+        self.last_desired
+    }
+    pub fn draining(&self) -> impl Iterator<Item = (&str, Timestamp)> {
+        self.draining.iter().map(|(k, v)| (k.as_str(), *v))
+    }
+    pub fn is_draining(&self, name: &str) -> bool {
+        self.draining.contains_key(name)
+    }
+}
+
+/// One tick's decision for one policy.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Plan {
+    pub policy: String,
+    pub at: Timestamp,
+    /// D: total replicas wanted (VM + burst), after behavior and clamping.
+    pub desired_replicas: u32,
+    /// What the Deployment's scale subresource should say.
+    pub deployment_replicas: u32,
+    /// `Some` when `deployment_replicas` differs from the current spec.
+    pub scale: Option<ScaleChange>,
+    /// Burst replicas wanted after every cap.
+    pub burst_target: u32,
+    pub creates: Vec<CreateGroup>,
+    /// Remove from the EndpointSlice now; delete after `drainGrace`.
+    pub drains: Vec<String>,
+    pub deletes: Vec<DeleteGroup>,
+    pub vm: VmCounts,
+    pub burst: BurstCounts,
+    /// More VM replicas the current nodes can take.
+    pub vm_fit: u32,
+    /// Hourly cost of the burst replicas alive after this plan.
+    pub burst_hourly_cost: f64,
+    pub reasons: Vec<Reason>,
+}
+
+impl Plan {
+    /// True when the plan changes nothing in the world.
+    pub fn is_noop(&self) -> bool {
+        self.scale.is_none() && self.creates.is_empty() && self.drains.is_empty() && self.deletes.is_empty()
+    }
+    pub fn has_reason(&self, code: ReasonCode) -> bool {
+        self.reasons.iter().any(|r| r.code == code)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ScaleChange {
+    pub from: u32,
+    pub to: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateGroup {
+    pub name: String,
+    pub ordinal: u32,
+    pub location: String,
+    pub template_hash: String,
+    pub requests: GroupRequests,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeleteGroup {
+    pub name: String,
+    pub cause: DeleteCause,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum DeleteCause {
+    /// Drained for `drainGrace`.
+    Drained,
+    /// Failed or crash-looping: replaced by a new replica.
+    Failed,
+    /// Still provisioning when no longer wanted: never served, no drain needed.
+    Unneeded,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VmCounts {
+    pub ready: u32,
+    pub starting: u32,
+    pub pending_fresh: u32,
+    pub pending_unschedulable: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BurstCounts {
+    pub ready: u32,
+    pub provisioning: u32,
+    pub draining: u32,
+    pub failed: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reason {
+    pub code: ReasonCode,
+    pub message: String,
+}
+
+/// Why the plan is what it is; stable names for Events, logs and metrics labels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ReasonCode {
+    ScaleUp,
+    ScaleDown,
+    WithinTolerance,
+    MetricsPartial,
+    MetricsMissingHold,
+    MetricsMissingFallback,
+    ScaleUpLimited,
+    ScaleDownLimited,
+    ScaleDownStabilized,
+    ClampedToMin,
+    ClampedToMax,
+    Burst,
+    BurstCappedMaxReplicas,
+    BurstCappedBudget,
+    BurstCappedQuota,
+    CreatesPaced,
+    LocationFallback,
+    NoLocationAvailable,
+    TemplateNotExpressible,
+    Backfill,
+    BurstScaleIn,
+    BurstScaleInStabilized,
+    ReplaceFailed,
+    Rollout,
+    Drain,
+    VmCapped,
+}
+
+impl ReasonCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReasonCode::ScaleUp => "scale_up",
+            ReasonCode::ScaleDown => "scale_down",
+            ReasonCode::WithinTolerance => "within_tolerance",
+            ReasonCode::MetricsPartial => "metrics_partial",
+            ReasonCode::MetricsMissingHold => "metrics_missing_hold",
+            ReasonCode::MetricsMissingFallback => "metrics_missing_fallback",
+            ReasonCode::ScaleUpLimited => "scale_up_limited",
+            ReasonCode::ScaleDownLimited => "scale_down_limited",
+            ReasonCode::ScaleDownStabilized => "scale_down_stabilized",
+            ReasonCode::ClampedToMin => "clamped_to_min",
+            ReasonCode::ClampedToMax => "clamped_to_max",
+            ReasonCode::Burst => "burst",
+            ReasonCode::BurstCappedMaxReplicas => "burst_capped_max_replicas",
+            ReasonCode::BurstCappedBudget => "burst_capped_budget",
+            ReasonCode::BurstCappedQuota => "burst_capped_quota",
+            ReasonCode::CreatesPaced => "creates_paced",
+            ReasonCode::LocationFallback => "location_fallback",
+            ReasonCode::NoLocationAvailable => "no_location_available",
+            ReasonCode::TemplateNotExpressible => "template_not_expressible",
+            ReasonCode::Backfill => "backfill",
+            ReasonCode::BurstScaleIn => "burst_scale_in",
+            ReasonCode::BurstScaleInStabilized => "burst_scale_in_stabilized",
+            ReasonCode::ReplaceFailed => "replace_failed",
+            ReasonCode::Rollout => "rollout",
+            ReasonCode::Drain => "drain",
+            ReasonCode::VmCapped => "vm_capped",
+        }
+    }
+}

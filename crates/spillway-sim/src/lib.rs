@@ -1,0 +1,1 @@
+//! Virtual-time simulator. Not built yet: see issue 3.

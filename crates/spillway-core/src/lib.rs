@@ -15,5 +15,6 @@ pub mod aci;
 pub mod cost;
 pub mod capacity;
 pub mod plan;
+pub mod scaling;
 
 pub use plan::{Plan, PlanInput, PolicyState, plan};

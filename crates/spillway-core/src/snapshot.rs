@@ -2,7 +2,7 @@
 //! the target workload's pods and template. Built by `spillway-kube` from
 //! reflector stores, or by `spillway-sim` from its virtual cluster.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
@@ -174,36 +174,137 @@ pub struct NodeUsage {
     pub pods: Vec<usize>,
 }
 
+/// The label every node carries with its own name; left out of scheduling classes.
+pub const HOSTNAME_LABEL: &str = "kubernetes.io/hostname";
+
+/// A node's free amounts (allocatable minus requested, saturating, possibly
+/// negative when overcommitted), laid out compactly for the capacity fit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct NodeFree {
+    pub(crate) cpu_millis: i64,
+    pub(crate) memory_bytes: i64,
+    pub(crate) ephemeral_storage_bytes: i64,
+    pub(crate) pods: i64,
+}
+
 /// All nodes with their bound pods. Shared by every policy in a tick.
+///
+/// Besides the per-node sums, `new` precomputes what the capacity fit needs to
+/// stay cheap when called once per policy: a scheduling class per node (nodes
+/// with the same labels other than the hostname, the same taints and the same
+/// status are indistinguishable to label and taint rules), a compact array of
+/// free resources, and the bound pods grouped by namespace.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ClusterSnapshot {
     nodes: Vec<NodeUsage>,
     pods: Vec<BoundPod>,
+    /// Scheduling class of each node, indexing `class_representatives`.
+    node_class: Vec<u32>,
+    /// One node index per scheduling class.
+    class_representatives: Vec<usize>,
+    /// Free resources of each node, parallel to `nodes`.
+    free: Vec<NodeFree>,
+    /// Node index of each pod, parallel to `pods`; `None` for unknown nodes.
+    pod_node: Vec<Option<u32>>,
+    /// Indices of the pods bound to known nodes, per namespace.
+    pods_by_namespace: BTreeMap<String, Vec<usize>>,
 }
+
+/// What makes two nodes interchangeable for label, taint and status rules.
+type ClassKey<'a> = (Vec<(&'a str, &'a str)>, &'a [Taint], bool, bool);
 
 impl ClusterSnapshot {
     /// Aggregates pod requests per node. Pods bound to unknown nodes are
     /// ignored: a node that has gone has no room to offer.
     pub fn new(nodes: Vec<NodeInfo>, pods: Vec<BoundPod>) -> Self {
-        let index: BTreeMap<&str, usize> = nodes.iter().enumerate().map(|(i, n)| (n.name.as_str(), i)).collect();
-        let mut usage: Vec<NodeUsage> = nodes
+        let index: HashMap<&str, usize> = nodes
             .iter()
-            .map(|n| NodeUsage {
-                node: n.clone(),
-                requested: Resources::default(),
-                pod_count: 0,
-                pods: Vec::new(),
+            .enumerate()
+            .map(|(i, n)| (n.name.as_str(), i))
+            .collect();
+
+        let mut classes: HashMap<ClassKey<'_>, u32> = HashMap::new();
+        let mut class_representatives = Vec::new();
+        let node_class: Vec<u32> = nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let labels = n
+                    .labels
+                    .iter()
+                    .filter(|(k, _)| k.as_str() != HOSTNAME_LABEL)
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
+                let key = (labels, n.taints.as_slice(), n.ready, n.unschedulable);
+                *classes.entry(key).or_insert_with(|| {
+                    class_representatives.push(i);
+                    u32::try_from(class_representatives.len() - 1).unwrap_or(u32::MAX)
+                })
             })
             .collect();
+        drop(classes);
+
+        let mut pod_node = Vec::with_capacity(pods.len());
+        let mut pods_by_namespace: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        let mut per_node: Vec<(Resources, i64, Vec<usize>)> =
+            vec![(Resources::default(), 0, Vec::new()); nodes.len()];
         for (pi, pod) in pods.iter().enumerate() {
-            if let Some(&ni) = index.get(pod.node.as_str()) {
-                let u = &mut usage[ni];
-                u.requested.add_assign(&pod.requests);
-                u.pod_count += 1;
-                u.pods.push(pi);
+            match index.get(pod.node.as_str()) {
+                Some(&ni) => {
+                    let u = &mut per_node[ni];
+                    u.0.add_assign(&pod.requests);
+                    u.1 += 1;
+                    u.2.push(pi);
+                    pod_node.push(u32::try_from(ni).ok());
+                    if let Some(v) = pods_by_namespace.get_mut(pod.namespace.as_str()) {
+                        v.push(pi);
+                    } else {
+                        pods_by_namespace.insert(pod.namespace.clone(), vec![pi]);
+                    }
+                }
+                None => pod_node.push(None),
             }
         }
-        ClusterSnapshot { nodes: usage, pods }
+        drop(index);
+
+        let mut free = Vec::with_capacity(nodes.len());
+        let usage: Vec<NodeUsage> = nodes
+            .into_iter()
+            .zip(per_node)
+            .map(|(node, (requested, pod_count, pods))| {
+                free.push(NodeFree {
+                    cpu_millis: node
+                        .allocatable
+                        .cpu_millis
+                        .saturating_sub(requested.cpu_millis),
+                    memory_bytes: node
+                        .allocatable
+                        .memory_bytes
+                        .saturating_sub(requested.memory_bytes),
+                    ephemeral_storage_bytes: node
+                        .allocatable
+                        .ephemeral_storage_bytes
+                        .saturating_sub(requested.ephemeral_storage_bytes),
+                    pods: node.allocatable_pods.saturating_sub(pod_count),
+                });
+                NodeUsage {
+                    node,
+                    requested,
+                    pod_count,
+                    pods,
+                }
+            })
+            .collect();
+
+        ClusterSnapshot {
+            nodes: usage,
+            pods,
+            node_class,
+            class_representatives,
+            free,
+            pod_node,
+            pods_by_namespace,
+        }
     }
 
     pub fn nodes(&self) -> &[NodeUsage] {
@@ -211,6 +312,33 @@ impl ClusterSnapshot {
     }
     pub fn pods(&self) -> &[BoundPod] {
         &self.pods
+    }
+
+    /// Scheduling class of each node, parallel to [`Self::nodes`].
+    pub(crate) fn node_classes(&self) -> &[u32] {
+        &self.node_class
+    }
+    /// One representative node index per scheduling class.
+    pub(crate) fn class_representatives(&self) -> &[usize] {
+        &self.class_representatives
+    }
+    /// Free resources per node, parallel to [`Self::nodes`].
+    pub(crate) fn free(&self) -> &[NodeFree] {
+        &self.free
+    }
+    /// Node index of the pod at `pod` in [`Self::pods`], if its node is known.
+    pub(crate) fn pod_node(&self, pod: usize) -> Option<usize> {
+        self.pod_node
+            .get(pod)
+            .copied()
+            .flatten()
+            .map(|n| n as usize)
+    }
+    /// Indices of the pods in `namespace` bound to known nodes.
+    pub(crate) fn pods_in_namespace(&self, namespace: &str) -> &[usize] {
+        self.pods_by_namespace
+            .get(namespace)
+            .map_or(&[], Vec::as_slice)
     }
 }
 

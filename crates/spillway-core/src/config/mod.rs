@@ -5,6 +5,8 @@ mod duration;
 pub mod model;
 mod parse;
 
+pub use parse::MAX_DOCUMENT_BYTES;
+
 use std::fmt;
 
 pub use model::*;

@@ -1,31 +1,138 @@
 //! The spill planner (DESIGN.md §4): one pure function from what a tick sees
 //! to what should change.
 
+mod burst;
 mod types;
+mod vm;
+
+#[cfg(test)]
+pub(crate) mod testkit;
 
 pub use types::*;
 
+use std::time::Duration;
+
+use crate::aci::GroupRequests;
+use crate::burst::BurstState;
+use crate::capacity;
+use crate::config::VmOverflow;
+use crate::scaling;
+use crate::time::Timestamp;
+
 /// Plans one tick of one policy. Pure: same input and state, same output.
 pub fn plan(input: &PlanInput<'_>, state: &PolicyState) -> (Plan, PolicyState) {
-    let next = state.clone();
-    let spec = input.workload.spec_replicas;
-    (
-        Plan {
-            policy: input.policy.name.clone(),
-            at: input.now,
-            desired_replicas: spec,
-            deployment_replicas: spec,
-            scale: None,
-            burst_target: 0,
-            creates: Vec::new(),
-            drains: Vec::new(),
-            deletes: Vec::new(),
-            vm: VmCounts::default(),
-            burst: BurstCounts::default(),
-            vm_fit: 0,
-            burst_hourly_cost: 0.0,
-            reasons: Vec::new(),
+    let mut next = state.clone();
+    let policy = input.policy;
+    let workload = input.workload;
+    let burst_policy = policy.burst.as_ref();
+    let now = input.now;
+
+    let pending_grace = burst_policy.map_or(Duration::from_secs(20), |b| b.pending_grace);
+    let vm_counts = vm::count(workload, pending_grace, now);
+    let burst_ready = input
+        .inventory
+        .replicas
+        .iter()
+        .filter(|r| r.state == BurstState::Ready && !state.is_draining(&r.name))
+        .count() as u32;
+    let burst_active = input
+        .inventory
+        .replicas
+        .iter()
+        .filter(|r| matches!(r.state, BurstState::Ready | BurstState::Provisioning) && !state.is_draining(&r.name))
+        .count() as u32;
+
+    // HPA's currentReplicas: our last decision, or after a restart what the world shows.
+    let overflow = burst_policy.map_or(VmOverflow::Pending, |b| b.vm_overflow);
+    let current = state.last_desired.unwrap_or(match (burst_policy, overflow) {
+        (Some(_), VmOverflow::Cap) => workload.spec_replicas + burst_active,
+        _ => workload.spec_replicas,
+    });
+    let ready = vm_counts.ready + burst_ready;
+    let desired = scaling::desired_replicas(policy, input.samples, current, ready, now, &mut next);
+    let d = desired.replicas;
+    let mut reasons = desired.reasons;
+
+    let fit = capacity::fit_replicas(input.cluster, &workload.template);
+    let base = match burst_policy {
+        Some(_) => vm::base_target(d, &vm_counts, fit.replicas, overflow),
+        None => d,
+    };
+    if base < d {
+        reasons.push(Reason {
+            code: ReasonCode::VmCapped,
+            message: format!("VM nodes hold {base} of {d} replicas (vmOverflow: cap)"),
+        });
+    }
+    let soon = vm::expected_soon(&vm_counts, base, fit.replicas);
+
+    // scaleInStabilization: burst replicas leave for falling demand only when
+    // D stayed low for the whole window; backfill by ready VMs acts at once.
+    let stabilization = burst_policy.map_or(Duration::ZERO, |b| b.scale_in_stabilization);
+    let d_stab = stabilized_demand(&mut next, d, now, stabilization);
+    let create_target = d.saturating_sub(vm_counts.ready + soon);
+    let keep_target = d_stab.saturating_sub(vm_counts.ready);
+    let keep_unstabilized = d.saturating_sub(vm_counts.ready);
+
+    let requests = match burst_policy.and_then(|b| b.requests.as_ref()) {
+        Some(r) => GroupRequests::from_override(r),
+        None => GroupRequests::from_template(&workload.template.requests),
+    };
+    let decision = burst::decide(
+        &burst::BurstInput {
+            cluster_id: &policy.cluster_id,
+            policy_name: &policy.name,
+            burst: burst_policy,
+            pricing: &policy.pricing,
+            inventory: input.inventory,
+            template_hash: &workload.template.hash,
+            requests,
+            create_target,
+            keep_target,
+            keep_unstabilized,
+            now,
         },
-        next,
-    )
+        &mut next,
+    );
+    reasons.extend(decision.reasons);
+
+    let deployment_replicas = vm::deployment_target(base, &vm_counts, workload.spec_replicas, decision.remaining);
+    let scale = (deployment_replicas != workload.spec_replicas).then_some(ScaleChange {
+        from: workload.spec_replicas,
+        to: deployment_replicas,
+    });
+
+    let plan = Plan {
+        policy: policy.name.clone(),
+        at: now,
+        desired_replicas: d,
+        deployment_replicas,
+        scale,
+        burst_target: decision.target,
+        creates: decision.creates,
+        drains: decision.drains,
+        deletes: decision.deletes,
+        vm: vm_counts,
+        burst: decision.counts,
+        vm_fit: fit.replicas,
+        burst_hourly_cost: decision.hourly_cost,
+        reasons,
+    };
+    (plan, next)
 }
+
+/// The highest D over the window (including now), recording D.
+fn stabilized_demand(state: &mut PolicyState, d: u32, now: Timestamp, window: Duration) -> u32 {
+    let cutoff = now.saturating_sub(window);
+    while state.burst_demand.front().is_some_and(|&(t, _)| t <= cutoff) {
+        state.burst_demand.pop_front();
+    }
+    let max = state.burst_demand.iter().map(|&(_, v)| v).max().unwrap_or(0).max(d);
+    if !window.is_zero() {
+        state.burst_demand.push_back((now, d));
+    }
+    max
+}
+
+#[cfg(test)]
+mod tests;

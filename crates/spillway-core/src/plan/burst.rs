@@ -1,0 +1,277 @@
+//! The burst side: how many container groups, which to create, drain and delete.
+
+use std::collections::BTreeSet;
+
+use crate::aci::{self, GroupLimits, GroupRequests};
+use crate::burst::{BurstInventory, BurstReplica, BurstState};
+use crate::config::{BurstPolicy, Pricing};
+use crate::cost;
+use crate::time::Timestamp;
+
+use super::{BurstCounts, CreateGroup, DeleteCause, DeleteGroup, PolicyState, Reason, ReasonCode};
+
+pub struct BurstInput<'a> {
+    pub cluster_id: &'a str,
+    pub policy_name: &'a str,
+    /// `None` when bursting is disabled: everything existing is drained away.
+    pub burst: Option<&'a BurstPolicy>,
+    pub pricing: &'a Pricing,
+    pub inventory: &'a BurstInventory,
+    pub template_hash: &'a str,
+    pub requests: GroupRequests,
+    /// Burst replicas needed to reach D counting VM replicas expected soon.
+    pub create_target: u32,
+    /// Burst replicas still needed counting only ready VM replicas, against
+    /// the stabilized D: above this, replicas are surplus.
+    pub keep_target: u32,
+    /// `keep_target` without `scaleInStabilization`: the difference is what
+    /// the stabilization holds.
+    pub keep_unstabilized: u32,
+    pub now: Timestamp,
+}
+
+pub struct BurstDecision {
+    pub target: u32,
+    pub creates: Vec<CreateGroup>,
+    pub drains: Vec<String>,
+    pub deletes: Vec<DeleteGroup>,
+    pub counts: BurstCounts,
+    /// Groups that still exist after the plan and are serving or draining.
+    pub remaining: u32,
+    pub hourly_cost: f64,
+    pub reasons: Vec<Reason>,
+}
+
+fn reason(code: ReasonCode, message: String) -> Reason {
+    Reason { code, message }
+}
+
+/// Removal preference: not yet serving first, then outdated, then newest (highest ordinal).
+fn removal_rank(r: &BurstReplica, hash: &str) -> (u8, u8, std::cmp::Reverse<u32>) {
+    let serving = u8::from(r.state == BurstState::Ready);
+    let current = u8::from(r.template_hash == hash);
+    (serving, current, std::cmp::Reverse(r.ordinal))
+}
+
+pub fn decide(input: &BurstInput<'_>, state: &mut PolicyState) -> BurstDecision {
+    let mut reasons = Vec::new();
+    let mut deletes = Vec::new();
+    let mut drains = Vec::new();
+    let inv = input.inventory;
+    let (drain_grace, max_surge) = input
+        .burst
+        .map_or((std::time::Duration::from_secs(15), 0), |b| (b.drain_grace, b.max_surge));
+
+    // Forget drains of groups that are gone.
+    state
+        .draining
+        .retain(|name, _| inv.replicas.iter().any(|r| r.name == *name && r.state != BurstState::Deleting));
+
+    let mut counts = BurstCounts::default();
+    let mut active: Vec<&BurstReplica> = Vec::new();
+    let mut draining_left = 0u32;
+    for r in &inv.replicas {
+        if r.state == BurstState::Deleting {
+            continue;
+        }
+        if let Some(&since) = state.draining.get(&r.name) {
+            counts.draining += 1;
+            if input.now.since(since) >= drain_grace {
+                deletes.push(DeleteGroup {
+                    name: r.name.clone(),
+                    cause: DeleteCause::Drained,
+                });
+            } else {
+                draining_left += 1;
+            }
+            continue;
+        }
+        match r.state {
+            BurstState::Failed => {
+                counts.failed += 1;
+                deletes.push(DeleteGroup {
+                    name: r.name.clone(),
+                    cause: DeleteCause::Failed,
+                });
+                reasons.push(reason(ReasonCode::ReplaceFailed, format!("{} failed: deleting and replacing it", r.name)));
+            }
+            BurstState::Provisioning => {
+                counts.provisioning += 1;
+                active.push(r);
+            }
+            BurstState::Ready => {
+                counts.ready += 1;
+                active.push(r);
+            }
+            BurstState::Deleting => {}
+        }
+    }
+
+    // Caps: maxReplicas, budget, regional quota. Live groups (active and
+    // draining) all count: they all cost money and quota.
+    let replica_hourly = cost::aci_replica_hourly(&input.requests, input.pricing);
+    let live_now = active.len() as u32 + draining_left;
+    let mut cap = u32::MAX;
+    let mut cap_reason = None;
+    match input.burst {
+        None => cap = 0,
+        Some(b) => {
+            cap = cap.min(b.max_replicas);
+            cap_reason = Some((ReasonCode::BurstCappedMaxReplicas, format!("burst.maxReplicas {}", b.max_replicas)));
+            if let Some(n) = cost::replicas_within_budget(b.max_hourly_cost, replica_hourly)
+                && n < cap
+            {
+                cap = n;
+                cap_reason = Some((
+                    ReasonCode::BurstCappedBudget,
+                    format!("maxHourlyCost {} allows {n} replicas at {replica_hourly:.4}/h each", b.max_hourly_cost.unwrap_or_default()),
+                ));
+            }
+            let quota_groups = inv.headroom.groups.map(|g| live_now.saturating_add(g));
+            let quota_cores = inv.headroom.cores_millis.map(|c| {
+                let per = input.requests.cpu_millis().max(1);
+                live_now.saturating_add(u32::try_from((c.max(0)) / per).unwrap_or(u32::MAX))
+            });
+            for q in [quota_groups, quota_cores].into_iter().flatten() {
+                if q < cap {
+                    cap = q;
+                    cap_reason = Some((ReasonCode::BurstCappedQuota, format!("regional quota allows {q} groups")));
+                }
+            }
+            if let Some(why) = input.requests.exceeds(GroupLimits::for_priority(b.priority)) {
+                reasons.push(reason(ReasonCode::TemplateNotExpressible, why));
+                cap = cap.min(active.len() as u32);
+            }
+        }
+    }
+
+    // The burst target: grow to create_target, shrink to keep_target, hold between.
+    let n_active = active.len() as u32;
+    let keep_stabilized = input.keep_target > input.keep_unstabilized;
+    if keep_stabilized && n_active > input.keep_unstabilized.max(input.create_target) {
+        reasons.push(reason(
+            ReasonCode::BurstScaleInStabilized,
+            format!(
+                "keeping up to {} of {n_active} burst replicas for burst.scaleInStabilization",
+                input.keep_target.min(n_active)
+            ),
+        ));
+    }
+    let mut target = if n_active < input.create_target {
+        input.create_target
+    } else if n_active > input.keep_target {
+        input.keep_target
+    } else {
+        n_active
+    };
+    if target > cap {
+        if let Some((code, why)) = cap_reason.clone() {
+            reasons.push(reason(code, format!("burst target {target} capped at {cap}: {why}")));
+        }
+        target = cap;
+    }
+
+    // Rolling replacement: new-template replicas in flight may exceed the target.
+    let outdated = active.iter().filter(|r| r.template_hash != input.template_hash).count() as u32;
+    let surge_in_flight = active
+        .iter()
+        .filter(|r| r.template_hash == input.template_hash && r.state == BurstState::Provisioning)
+        .count() as u32;
+    let allowed = if outdated > 0 { target + surge_in_flight.min(max_surge) } else { target };
+
+    let mut creates_wanted = 0u32;
+    if n_active < target {
+        creates_wanted = target - n_active;
+        reasons.push(reason(ReasonCode::Burst, format!("{n_active} → {target} burst replicas")));
+    } else if n_active > allowed {
+        let mut surplus: Vec<&BurstReplica> = active.clone();
+        surplus.sort_by_key(|r| removal_rank(r, input.template_hash));
+        let why = if input.keep_target < n_active && !keep_stabilized && input.burst.is_some() {
+            ReasonCode::Backfill
+        } else {
+            ReasonCode::BurstScaleIn
+        };
+        for r in surplus.into_iter().take((n_active - allowed) as usize) {
+            remove(r, input.now, state, &mut drains, &mut deletes);
+        }
+        reasons.push(reason(why, format!("{n_active} → {allowed} burst replicas")));
+    } else if outdated > 0 && surge_in_flight == 0 && target > 0 {
+        if max_surge > 0 && live_now < cap {
+            creates_wanted = 1;
+            reasons.push(reason(ReasonCode::Rollout, format!("template changed: adding one replica before removing one of {outdated} outdated")));
+        } else if let Some(r) = active.iter().filter(|r| r.template_hash != input.template_hash).min_by_key(|r| removal_rank(r, input.template_hash)) {
+            remove(r, input.now, state, &mut drains, &mut deletes);
+            reasons.push(reason(ReasonCode::Rollout, format!("template changed, no room to surge: removing {} first", r.name)));
+        }
+    }
+
+    let creates = plan_creates(input, creates_wanted, cap.saturating_sub(live_now), &mut reasons);
+    if !drains.is_empty() {
+        reasons.push(reason(ReasonCode::Drain, format!("draining {}", drains.join(", "))));
+    }
+    let removed_now = drains.len() as u32 + deletes.iter().filter(|d| d.cause == DeleteCause::Unneeded).count() as u32;
+    let remaining = n_active - removed_now + draining_left + drains.len() as u32 + creates.len() as u32;
+    BurstDecision {
+        target,
+        creates,
+        drains,
+        deletes,
+        counts,
+        remaining,
+        hourly_cost: f64::from(remaining) * replica_hourly,
+        reasons,
+    }
+}
+
+/// A serving replica is drained first; one not yet serving is deleted at once.
+fn remove(r: &BurstReplica, now: Timestamp, state: &mut PolicyState, drains: &mut Vec<String>, deletes: &mut Vec<DeleteGroup>) {
+    if r.state == BurstState::Ready {
+        state.draining.insert(r.name.clone(), now);
+        drains.push(r.name.clone());
+    } else {
+        deletes.push(DeleteGroup {
+            name: r.name.clone(),
+            cause: DeleteCause::Unneeded,
+        });
+    }
+}
+
+fn plan_creates(input: &BurstInput<'_>, wanted: u32, room: u32, reasons: &mut Vec<Reason>) -> Vec<CreateGroup> {
+    let Some(b) = input.burst else { return Vec::new() };
+    let mut n = wanted.min(room);
+    if n == 0 {
+        return Vec::new();
+    }
+    if let Some(h) = input.inventory.headroom.creates
+        && h < n
+    {
+        reasons.push(reason(
+            ReasonCode::CreatesPaced,
+            format!("{n} creates wanted, ACI's create-rate window has {h} left: pacing"),
+        ));
+        n = h;
+    }
+    let unavailable = &input.inventory.unavailable_locations;
+    let Some(location) = b.locations.iter().find(|l| !unavailable.contains_key(*l)) else {
+        let why: Vec<String> = unavailable.iter().map(|(l, r)| format!("{l}: {r}")).collect();
+        reasons.push(reason(ReasonCode::NoLocationAvailable, format!("no location can take new groups ({})", why.join("; "))));
+        return Vec::new();
+    };
+    if Some(location) != b.locations.first() {
+        let primary = b.locations.first().map(String::as_str).unwrap_or_default();
+        let why = unavailable.get(primary).cloned().unwrap_or_default();
+        reasons.push(reason(ReasonCode::LocationFallback, format!("creating in {location}: {primary} unavailable ({why})")));
+    }
+    let used: BTreeSet<u32> = input.inventory.replicas.iter().map(|r| r.ordinal).collect();
+    (0u32..)
+        .filter(|o| !used.contains(o))
+        .take(n as usize)
+        .map(|ordinal| CreateGroup {
+            name: aci::group_name(input.cluster_id, input.policy_name, ordinal),
+            ordinal,
+            location: location.clone(),
+            template_hash: input.template_hash.to_string(),
+            requests: input.requests,
+        })
+        .collect()
+}

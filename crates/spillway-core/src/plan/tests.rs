@@ -1,0 +1,256 @@
+//! Scenario tests of the spill planner against the in-memory world.
+
+#![allow(clippy::unwrap_used)]
+
+use super::testkit::{World, policy};
+use super::*;
+use crate::burst::BurstState;
+
+/// 2 nodes × 4 cores = 8 replicas of 1 core; 4 running.
+fn spike_world(burst: &str) -> World {
+    World::new(policy(burst), 2, 4000, 4)
+}
+
+#[test]
+fn steady_state_is_a_noop() {
+    let mut w = spike_world("{enabled: true, maxReplicas: 20}");
+    let p = w.tick();
+    assert_eq!(p.desired_replicas, 4);
+    assert!(p.is_noop(), "{p:#?}");
+}
+
+#[test]
+fn spike_beyond_the_pool_spills_what_does_not_fit() {
+    let mut w = spike_world("{enabled: true, maxReplicas: 20}");
+    w.demand = 1500.0; // 15 replicas; 8 fit on the nodes
+    let p = w.tick();
+    assert_eq!(p.desired_replicas, 15);
+    assert_eq!(p.deployment_replicas, 15, "vmOverflow: pending gives the Deployment all of D");
+    assert_eq!(p.vm_fit, 4);
+    // 4 ready + 4 that fit and will start soon; 7 to ACI.
+    assert_eq!(p.creates.len(), 7);
+    assert!(p.has_reason(ReasonCode::Burst));
+    let names: Vec<&str> = p.creates.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names[0], "c1-web-0");
+    assert_eq!(p.creates[0].location, "westeurope");
+    // Planning again after applying it changes nothing.
+    let (again, _) = w.peek();
+    assert!(again.is_noop(), "{again:#?}");
+}
+
+#[test]
+fn cap_mode_fills_the_pool_before_bursting() {
+    let mut w = spike_world("{enabled: true, maxReplicas: 20, vmOverflow: cap}");
+    w.demand = 700.0;
+    let p = w.tick();
+    assert_eq!(p.deployment_replicas, 7);
+    assert!(p.creates.is_empty(), "7 fit on VMs: no burst");
+    w.demand = 1200.0;
+    w.schedule();
+    w.make_ready();
+    let p = w.tick();
+    assert_eq!(p.deployment_replicas, 8, "only what fits goes to the Deployment");
+    assert_eq!(p.creates.len(), 4);
+    assert!(p.has_reason(ReasonCode::VmCapped));
+}
+
+#[test]
+fn burst_is_capped_by_max_replicas_and_budget() {
+    let mut w = spike_world("{enabled: true, maxReplicas: 3}");
+    w.demand = 2000.0;
+    let p = w.tick();
+    assert_eq!(p.creates.len(), 3);
+    assert!(p.has_reason(ReasonCode::BurstCappedMaxReplicas));
+
+    // 1 vCPU + 1 GB: (0.0000113 + 0.0000012) × 3600 = 0.045/h; a budget of 0.1 allows 2.
+    let mut w = spike_world("{enabled: true, maxReplicas: 50, maxHourlyCost: 0.1}");
+    w.demand = 2000.0;
+    let p = w.tick();
+    assert_eq!(p.creates.len(), 2);
+    assert!(p.burst_hourly_cost <= 0.1);
+    assert!(p.has_reason(ReasonCode::BurstCappedBudget));
+}
+
+#[test]
+fn backfill_is_make_before_break() {
+    let mut w = spike_world("{enabled: true, maxReplicas: 20, drainGrace: 15s}");
+    w.demand = 1200.0;
+    w.tick();
+    w.burst_ready();
+    w.schedule();
+    assert_eq!(w.active_burst(), 4, "12 = 4 ready + 4 soon + 4 burst");
+    // The VMs that fit become Ready: nothing else changes, the pending ones still wait.
+    w.advance(15);
+    w.make_ready();
+    let p = w.tick();
+    assert!(p.drains.is_empty(), "4 unschedulable pods still need burst cover: {p:#?}");
+    // The autoscaler adds a node; its pods are Starting: still no drain.
+    w.add_node(4000);
+    w.schedule();
+    w.advance(15);
+    let p = w.tick();
+    assert!(p.drains.is_empty(), "starting VMs are not ready: keep the burst replicas");
+    // They become Ready: now, and only now, the burst replicas go.
+    w.make_ready();
+    w.advance(15);
+    let p = w.tick();
+    assert_eq!(p.drains.len(), 4);
+    assert!(p.has_reason(ReasonCode::Backfill));
+    assert!(p.deletes.is_empty(), "drained before deleted");
+    w.advance(15);
+    let p = w.tick();
+    assert_eq!(p.deletes.len(), 4);
+    assert!(p.deletes.iter().all(|d| d.cause == DeleteCause::Drained));
+    assert_eq!(w.inventory.replicas.len(), 0);
+}
+
+#[test]
+fn scale_in_removes_burst_first_after_stabilization() {
+    let mut w = spike_world("{enabled: true, maxReplicas: 20, scaleInStabilization: 60s}");
+    w.demand = 1200.0;
+    w.tick();
+    w.burst_ready();
+    w.schedule();
+    w.make_ready();
+    w.advance(15);
+    w.tick();
+    let vm_ready = w.ready_vm();
+    assert_eq!(vm_ready, 8);
+    // Demand drops to 5 replicas' worth.
+    w.demand = 500.0;
+    w.advance(15);
+    let p = w.tick();
+    assert_eq!(p.desired_replicas, 5);
+    assert!(p.drains.is_empty(), "scaleInStabilization holds the burst replicas");
+    assert_eq!(p.deployment_replicas, 8, "VM replicas stay while burst replicas remain");
+    assert!(p.has_reason(ReasonCode::BurstScaleInStabilized));
+    w.advance(61);
+    let p = w.tick();
+    assert_eq!(p.drains.len(), 4, "all burst replicas leave before any VM replica");
+    assert_eq!(p.deployment_replicas, 8);
+    w.advance(16);
+    let p = w.tick();
+    assert_eq!(p.deletes.len(), 4);
+    assert_eq!(p.deployment_replicas, 5, "once no burst replica remains, VMs scale in");
+}
+
+#[test]
+fn failed_replicas_are_replaced() {
+    let mut w = spike_world("{enabled: true, maxReplicas: 20}");
+    w.demand = 1000.0;
+    w.tick();
+    w.inventory.replicas[0].state = BurstState::Failed;
+    w.advance(15);
+    let p = w.tick();
+    assert_eq!(p.deletes.len(), 1);
+    assert_eq!(p.deletes[0].cause, DeleteCause::Failed);
+    assert_eq!(p.creates.len(), 1);
+    assert_ne!(p.creates[0].ordinal, 0, "the failed group's name is still taken until deleted");
+    assert!(p.has_reason(ReasonCode::ReplaceFailed));
+}
+
+#[test]
+fn template_change_rolls_one_at_a_time_make_before_break() {
+    let mut w = spike_world("{enabled: true, maxReplicas: 20}");
+    w.demand = 1000.0;
+    w.tick();
+    w.burst_ready();
+    w.schedule();
+    w.make_ready();
+    assert_eq!(w.active_burst(), 2);
+    w.workload.template.hash = "h2".into();
+    for _ in 0..2 {
+        w.advance(15);
+        let p = w.tick();
+        assert_eq!((p.creates.len(), p.drains.len()), (1, 0), "surge first: {p:#?}");
+        w.advance(15);
+        let p = w.tick();
+        assert!(p.is_noop() || p.deletes.iter().all(|d| d.cause == DeleteCause::Drained), "wait while the new one provisions");
+        w.burst_ready();
+        w.advance(15);
+        let p = w.tick();
+        assert_eq!(p.drains.len(), 1, "then one outdated replica drains");
+        let drained = &p.drains[0];
+        let r = w.inventory.replicas.iter().find(|r| &r.name == drained).unwrap();
+        assert_eq!(r.template_hash, "h1");
+    }
+    let live: Vec<_> = w.inventory.replicas.iter().filter(|r| !w.state.is_draining(&r.name)).collect();
+    assert!(live.iter().all(|r| r.template_hash == "h2"));
+}
+
+#[test]
+fn creates_are_paced_by_the_rate_window() {
+    let mut w = spike_world("{enabled: true, maxReplicas: 50}");
+    w.inventory.headroom.creates = Some(3);
+    w.demand = 3000.0;
+    let p = w.tick();
+    assert_eq!(p.creates.len(), 3);
+    assert!(p.has_reason(ReasonCode::CreatesPaced));
+}
+
+#[test]
+fn quota_errors_fall_back_to_the_next_location() {
+    let mut w = spike_world("{enabled: true, maxReplicas: 50}");
+    w.inventory.unavailable_locations.insert("westeurope".into(), "ContainerGroupQuotaReached".into());
+    w.demand = 1000.0;
+    let p = w.tick();
+    assert!(p.creates.iter().all(|c| c.location == "northeurope"));
+    assert!(p.has_reason(ReasonCode::LocationFallback));
+    w.inventory.unavailable_locations.insert("northeurope".into(), "ServiceUnavailable".into());
+    w.demand = 2000.0;
+    w.advance(15);
+    let p = w.tick();
+    assert!(p.creates.is_empty());
+    assert!(p.has_reason(ReasonCode::NoLocationAvailable));
+}
+
+#[test]
+fn quota_headroom_caps_the_burst() {
+    let mut w = spike_world("{enabled: true, maxReplicas: 50}");
+    w.inventory.headroom.groups = Some(2);
+    w.demand = 2000.0;
+    let p = w.tick();
+    assert_eq!(p.creates.len(), 2);
+    assert!(p.has_reason(ReasonCode::BurstCappedQuota));
+}
+
+#[test]
+fn a_template_aci_cannot_run_is_reported_not_created() {
+    let mut w = spike_world("{enabled: true, maxReplicas: 50, priority: Spot}");
+    w.workload.template.requests.cpu_millis = 8000;
+    w.demand = 2000.0;
+    let p = w.tick();
+    assert!(p.creates.is_empty());
+    assert!(p.has_reason(ReasonCode::TemplateNotExpressible));
+}
+
+#[test]
+fn disabling_burst_drains_existing_groups() {
+    let mut w = spike_world("{enabled: true, maxReplicas: 20}");
+    w.demand = 1200.0;
+    w.tick();
+    w.burst_ready();
+    w.policy = policy("{enabled: false}");
+    w.advance(15);
+    let p = w.tick();
+    assert_eq!(p.drains.len(), 4);
+    w.advance(16);
+    let p = w.tick();
+    assert_eq!(p.deletes.len(), 4);
+}
+
+#[test]
+fn metrics_outage_holds_burst_and_vm() {
+    let mut w = spike_world("{enabled: true, maxReplicas: 20}");
+    w.demand = 1200.0;
+    w.tick();
+    w.burst_ready();
+    w.demand = f64::NAN;
+    for _ in 0..10 {
+        w.advance(15);
+        let p = w.tick();
+        assert_eq!(p.desired_replicas, 12);
+        assert!(p.drains.is_empty() && p.deletes.is_empty());
+        assert!(p.has_reason(ReasonCode::MetricsMissingHold));
+    }
+}

@@ -1,0 +1,148 @@
+//! Desired replicas from metric samples with HPA autoscaling/v2 semantics:
+//! per-metric recommendations, the maximum over metrics, tolerance,
+//! `behavior`, min/max, and `onMetricsMissing` (never towards zero because a
+//! source failed).
+
+mod behavior;
+mod replicas;
+
+pub use replicas::{MetricRecommendation, ReplicaContext, recommend};
+
+use crate::config::Policy;
+use crate::metrics::MetricSample;
+use crate::plan::{PolicyState, Reason, ReasonCode};
+use crate::time::Timestamp;
+
+/// D and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Desired {
+    pub replicas: u32,
+    pub reasons: Vec<Reason>,
+}
+
+/// Computes D for this tick and records the history it needs in `state`.
+pub fn desired_replicas(
+    policy: &Policy,
+    samples: &[MetricSample],
+    current: u32,
+    ready: u32,
+    now: Timestamp,
+    state: &mut PolicyState,
+) -> Desired {
+    let mut reasons = Vec::new();
+    let ctx = ReplicaContext {
+        current,
+        ready,
+        tolerance: policy.tolerance,
+    };
+    let mut best: Option<(u32, usize, f64)> = None;
+    let mut missing: Vec<String> = Vec::new();
+    for (i, spec) in policy.metrics.iter().enumerate() {
+        // The newest sample for this metric wins.
+        let sample = samples.iter().filter(|s| s.index == i).max_by_key(|s| s.observed_at);
+        let rec = match sample {
+            Some(s) => recommend(spec, &s.reading, ctx),
+            None => MetricRecommendation::Missing("no sample".into()),
+        };
+        match rec {
+            MetricRecommendation::Replicas { replicas, ratio } => {
+                if best.is_none_or(|(r, _, _)| replicas > r) {
+                    best = Some((replicas, i, ratio));
+                }
+            }
+            MetricRecommendation::Missing(why) => missing.push(format!("metrics[{i}]: {why}")),
+        }
+    }
+
+    let raw = match best {
+        None => {
+            let since = *state.metrics_missing_since.get_or_insert(now);
+            let oms = &policy.on_metrics_missing;
+            let target = match oms.fallback_replicas {
+                Some(f) if now.since(since) >= oms.after => {
+                    reasons.push(reason(
+                        ReasonCode::MetricsMissingFallback,
+                        format!("no metric for {}s: fallback to {f} replicas ({})", now.since(since).as_secs(), missing.join("; ")),
+                    ));
+                    f
+                }
+                _ => {
+                    reasons.push(reason(
+                        ReasonCode::MetricsMissingHold,
+                        format!("no metric: holding {current} replicas ({})", missing.join("; ")),
+                    ));
+                    current
+                }
+            };
+            // A hold bypasses behavior: it is not a recommendation to remember.
+            let replicas = target.clamp(policy.min_replicas, policy.max_replicas);
+            record_change(state, current, replicas, now);
+            return Desired { replicas, reasons };
+        }
+        Some((replicas, index, ratio)) => {
+            state.metrics_missing_since = None;
+            if !missing.is_empty() && replicas <= current {
+                // As the HPA: with a metric unavailable, only scale up.
+                reasons.push(reason(
+                    ReasonCode::MetricsPartial,
+                    format!("holding at {current}: {} unavailable", missing.join("; ")),
+                ));
+                current
+            } else {
+                if replicas == current {
+                    reasons.push(reason(
+                        ReasonCode::WithinTolerance,
+                        format!("metrics[{index}] ratio {ratio:.3} within tolerance {}", policy.tolerance),
+                    ));
+                }
+                replicas
+            }
+        }
+    };
+
+    behavior::prune_events(&mut state.scale_events, &policy.behavior.scale_up, &policy.behavior.scale_down, now);
+    let input = behavior::BehaviorInput {
+        raw,
+        current,
+        min: policy.min_replicas,
+        max: policy.max_replicas,
+        up: &policy.behavior.scale_up,
+        down: &policy.behavior.scale_down,
+        now,
+    };
+    let (replicas, codes) = behavior::normalize(&input, &mut state.recommendations, &state.scale_events);
+    for code in codes {
+        let message = match code {
+            ReasonCode::ScaleUpLimited => format!("scale-up to {raw} limited to {replicas} by behavior.scaleUp"),
+            ReasonCode::ScaleDownLimited => format!("scale-down to {raw} limited to {replicas} by behavior.scaleDown"),
+            ReasonCode::ScaleDownStabilized => {
+                format!("scale-down to {raw} held at {replicas} by the scale-down stabilization window")
+            }
+            ReasonCode::ClampedToMin => format!("{raw} raised to minReplicas {}", policy.min_replicas),
+            ReasonCode::ClampedToMax => format!("{raw} capped at maxReplicas {}", policy.max_replicas),
+            _ => String::new(),
+        };
+        reasons.push(reason(code, message));
+    }
+    if replicas > current {
+        reasons.push(reason(ReasonCode::ScaleUp, format!("{current} → {replicas} replicas")));
+    } else if replicas < current {
+        reasons.push(reason(ReasonCode::ScaleDown, format!("{current} → {replicas} replicas")));
+    }
+    record_change(state, current, replicas, now);
+    Desired { replicas, reasons }
+}
+
+fn record_change(state: &mut PolicyState, current: u32, replicas: u32, now: Timestamp) {
+    if replicas != current {
+        state.scale_events.push_back((now, i64::from(replicas) - i64::from(current)));
+    }
+    state.last_desired = Some(replicas);
+}
+
+fn reason(code: ReasonCode, message: String) -> Reason {
+    Reason { code, message }
+}
+
+#[cfg(test)]
+mod tests;

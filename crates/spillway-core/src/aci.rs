@@ -135,7 +135,13 @@ mod tests {
             cpu_centi: 800,
             memory_deci_gb: 320,
         };
-        assert!(big.exceeds(GroupLimits::for_priority(AciPriority::Regular)).is_none());
-        assert!(big.exceeds(GroupLimits::for_priority(AciPriority::Spot)).is_some());
+        assert!(
+            big.exceeds(GroupLimits::for_priority(AciPriority::Regular))
+                .is_none()
+        );
+        assert!(
+            big.exceeds(GroupLimits::for_priority(AciPriority::Spot))
+                .is_some()
+        );
     }
 }

@@ -20,8 +20,8 @@ use serde::Serialize;
 
 use crate::snapshot::{
     ClusterSnapshot, HOSTNAME_LABEL, LabelSelector, LabelSelectorOperator, Labels, NodeInfo,
-    NodeSelectorOperator, NodeSelectorRequirement, NodeSelectorTerm, PodTemplate, Taint,
-    TaintEffect, Toleration, TolerationOperator,
+    NodeSelectorOperator, NodeSelectorRequirement, NodeSelectorTerm, PodTemplate, Taint, TaintEffect,
+    Toleration, TolerationOperator,
 };
 
 #[cfg(test)]
@@ -93,12 +93,7 @@ pub fn fit_replicas(cluster: &ClusterSnapshot, template: &PodTemplate) -> Fit {
 
     let mut replicas: u64 = 0;
     let mut eligible: u32 = 0;
-    for (i, (free, &class)) in cluster
-        .free()
-        .iter()
-        .zip(cluster.node_classes())
-        .enumerate()
-    {
+    for (i, (free, &class)) in cluster.free().iter().zip(cluster.node_classes()).enumerate() {
         if !class_ok[class as usize] {
             continue;
         }
@@ -119,13 +114,7 @@ pub fn fit_replicas(cluster: &ClusterSnapshot, template: &PodTemplate) -> Fit {
                 break;
             }
             let usage = &nodes[i];
-            let allocatable = usage
-                .node
-                .allocatable
-                .extended
-                .get(name)
-                .copied()
-                .unwrap_or(0);
+            let allocatable = usage.node.allocatable.extended.get(name).copied().unwrap_or(0);
             let requested = usage.requested.extended.get(name).copied().unwrap_or(0);
             k = limit(k, allocatable.saturating_sub(requested), request);
         }
@@ -161,11 +150,7 @@ fn limit(k: i64, free: i64, request: i64) -> i64 {
 fn rules_name_nodes(template: &PodTemplate) -> bool {
     template.node_selector.contains_key(HOSTNAME_LABEL)
         || template.required_node_affinity.iter().any(|term| {
-            !term.match_fields.is_empty()
-                || term
-                    .match_expressions
-                    .iter()
-                    .any(|r| r.key == HOSTNAME_LABEL)
+            !term.match_fields.is_empty() || term.match_expressions.iter().any(|r| r.key == HOSTNAME_LABEL)
         })
 }
 
@@ -182,14 +167,9 @@ fn status_ok(node: &NodeInfo, tolerations: &[Toleration]) -> bool {
 fn taints_tolerated(taints: &[Taint], tolerations: &[Toleration]) -> bool {
     taints.iter().all(|taint| {
         taint.effect == TaintEffect::PreferNoSchedule
-            || tolerations.iter().any(|t| {
-                tolerates(
-                    t,
-                    &taint.key,
-                    taint.value.as_deref().unwrap_or(""),
-                    taint.effect,
-                )
-            })
+            || tolerations
+                .iter()
+                .any(|t| tolerates(t, &taint.key, taint.value.as_deref().unwrap_or(""), taint.effect))
     })
 }
 
@@ -232,10 +212,7 @@ fn term_matches(term: &NodeSelectorTerm, node: &NodeInfo) -> bool {
     term.match_expressions
         .iter()
         .all(|r| expression_matches(r, &node.labels))
-        && term
-            .match_fields
-            .iter()
-            .all(|r| field_matches(r, &node.name))
+        && term.match_fields.iter().all(|r| field_matches(r, &node.name))
 }
 
 /// A `matchExpressions` requirement against node labels. Malformed
@@ -253,8 +230,7 @@ fn expression_matches(r: &NodeSelectorRequirement, labels: &Labels) -> bool {
             let [bound] = r.values.as_slice() else {
                 return false;
             };
-            let (Ok(bound), Some(Ok(value))) = (bound.parse::<i64>(), value.map(str::parse::<i64>))
-            else {
+            let (Ok(bound), Some(Ok(value))) = (bound.parse::<i64>(), value.map(str::parse::<i64>)) else {
                 return false;
             };
             if r.operator == NodeSelectorOperator::Gt {

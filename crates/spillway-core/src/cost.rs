@@ -7,7 +7,8 @@ const SECONDS_PER_HOUR: f64 = 3600.0;
 
 /// Hourly price of one container group of this size.
 pub fn aci_replica_hourly(requests: &GroupRequests, pricing: &Pricing) -> f64 {
-    (requests.cpu() * pricing.aci_vcpu_second + requests.memory_gb() * pricing.aci_gb_second) * SECONDS_PER_HOUR
+    (requests.cpu() * pricing.aci_vcpu_second + requests.memory_gb() * pricing.aci_gb_second)
+        * SECONDS_PER_HOUR
 }
 
 /// Cost of one container group running for `seconds`.
@@ -28,7 +29,11 @@ pub fn replicas_within_budget(max_hourly_cost: Option<f64>, replica_hourly: f64)
     }
     // A hair of slack so that budget = n × price exactly admits n despite float rounding.
     let n = (budget / replica_hourly * (1.0 + 1e-12)).floor();
-    Some(if n >= f64::from(u32::MAX) { u32::MAX } else { n.max(0.0) as u32 })
+    Some(if n >= f64::from(u32::MAX) {
+        u32::MAX
+    } else {
+        n.max(0.0) as u32
+    })
 }
 
 #[cfg(test)]

@@ -4,17 +4,17 @@
 //! Everything here is pure: no I/O, no clock, no randomness. The controller,
 //! the simulator and the tests call [`plan::plan`]; nothing else decides.
 
+pub mod aci;
 pub mod burst;
+pub mod capacity;
 pub mod config;
+pub mod cost;
 pub mod metrics;
+pub mod plan;
 pub mod quantity;
 pub mod resources;
+pub mod scaling;
 pub mod snapshot;
 pub mod time;
-pub mod aci;
-pub mod cost;
-pub mod capacity;
-pub mod plan;
-pub mod scaling;
 
 pub use plan::{Plan, PlanInput, PolicyState, plan};

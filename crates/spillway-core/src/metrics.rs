@@ -49,7 +49,9 @@ impl MetricSample {
     pub fn missing(index: usize, reason: impl Into<String>, observed_at: Timestamp) -> Self {
         MetricSample {
             index,
-            reading: MetricReading::Missing { reason: reason.into() },
+            reading: MetricReading::Missing {
+                reason: reason.into(),
+            },
             observed_at,
         }
     }

@@ -21,7 +21,9 @@ pub struct Quantity {
 pub enum QuantityError {
     #[error("empty quantity")]
     Empty,
-    #[error("invalid quantity {0:?}: expected a number with an optional suffix (m, k, M, G, Ki, Mi, Gi, e3, ...)")]
+    #[error(
+        "invalid quantity {0:?}: expected a number with an optional suffix (m, k, M, G, Ki, Mi, Gi, e3, ...)"
+    )]
     Syntax(String),
     #[error("invalid quantity {0:?}: unknown suffix {1:?}")]
     Suffix(String, String),
@@ -127,9 +129,9 @@ impl Quantity {
             "Pi" => binary_multiplier = 1 << 50,
             "Ei" => binary_multiplier = 1 << 60,
             other if other.starts_with(['e', 'E']) => {
-                let exp: i32 = other[1..].parse().map_err(|_| {
-                    QuantityError::Suffix(input.to_string(), other.to_string())
-                })?;
+                let exp: i32 = other[1..]
+                    .parse()
+                    .map_err(|_| QuantityError::Suffix(input.to_string(), other.to_string()))?;
                 if !(-40..=40).contains(&exp) {
                     return Err(overflow());
                 }
@@ -251,7 +253,9 @@ mod tests {
 
     #[test]
     fn rejects_table() {
-        for s in ["", "abc", "1.2.3", "1Qi", "m", "1e", "1e400", "0.5n", "--1", "1 Gi x"] {
+        for s in [
+            "", "abc", "1.2.3", "1Qi", "m", "1e", "1e400", "0.5n", "--1", "1 Gi x",
+        ] {
             assert!(Quantity::parse(s).is_err(), "{s} should be rejected");
         }
     }

@@ -273,10 +273,7 @@ impl ClusterSnapshot {
             .zip(per_node)
             .map(|(node, (requested, pod_count, pods))| {
                 free.push(NodeFree {
-                    cpu_millis: node
-                        .allocatable
-                        .cpu_millis
-                        .saturating_sub(requested.cpu_millis),
+                    cpu_millis: node.allocatable.cpu_millis.saturating_sub(requested.cpu_millis),
                     memory_bytes: node
                         .allocatable
                         .memory_bytes
@@ -328,17 +325,11 @@ impl ClusterSnapshot {
     }
     /// Node index of the pod at `pod` in [`Self::pods`], if its node is known.
     pub(crate) fn pod_node(&self, pod: usize) -> Option<usize> {
-        self.pod_node
-            .get(pod)
-            .copied()
-            .flatten()
-            .map(|n| n as usize)
+        self.pod_node.get(pod).copied().flatten().map(|n| n as usize)
     }
     /// Indices of the pods in `namespace` bound to known nodes.
     pub(crate) fn pods_in_namespace(&self, namespace: &str) -> &[usize] {
-        self.pods_by_namespace
-            .get(namespace)
-            .map_or(&[], Vec::as_slice)
+        self.pods_by_namespace.get(namespace).map_or(&[], Vec::as_slice)
     }
 }
 

@@ -34,13 +34,20 @@ fn validate_file(path: &PathBuf) -> u8 {
     let text = match String::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("{shown}: not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to());
+            eprintln!(
+                "{shown}: not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            );
             return 1;
         }
     };
     match config::load(&text) {
         Err(invalid) => {
-            eprintln!("{shown}: invalid ({} problem{})", invalid.errors.len(), plural(invalid.errors.len()));
+            eprintln!(
+                "{shown}: invalid ({} problem{})",
+                invalid.errors.len(),
+                plural(invalid.errors.len())
+            );
             for e in &invalid.errors {
                 eprintln!("  {e}");
             }
@@ -53,9 +60,14 @@ fn validate_file(path: &PathBuf) -> u8 {
                     Ok(policy) => println!("  {}", summary(policy)),
                     Err(errors) => {
                         let name = p.name.as_deref().unwrap_or("<unnamed>");
-                        println!("  policy {name} (policies[{}]): DISABLED, {} problem{}", p.index, errors.len(), plural(errors.len()));
+                        println!(
+                            "  policy {name} (policies[{}]): DISABLED, {} problem{}",
+                            p.index,
+                            errors.len(),
+                            plural(errors.len())
+                        );
                         for e in errors {
-                            eprintln!("  {e}");
+                            println!("    {e}");
                         }
                     }
                 }
@@ -72,8 +84,16 @@ fn summary(p: &config::Policy) -> String {
     let burst = match &p.burst {
         None => "burst off".to_string(),
         Some(b) => {
-            let cost = b.max_hourly_cost.map(|c| format!(", ≤ {c} {}/h", p.pricing.currency)).unwrap_or_default();
-            format!("burst ≤ {} in {} ({:?}{cost})", b.max_replicas, b.locations.join(","), b.vm_overflow)
+            let cost = b
+                .max_hourly_cost
+                .map(|c| format!(", ≤ {c} {}/h", p.pricing.currency))
+                .unwrap_or_default();
+            format!(
+                "burst ≤ {} in {} ({:?}{cost})",
+                b.max_replicas,
+                b.locations.join(","),
+                b.vm_overflow
+            )
         }
     };
     format!(

@@ -127,11 +127,7 @@ fn fields_term(fields: Vec<NodeSelectorRequirement>) -> NodeSelectorTerm {
     }
 }
 
-fn anti(
-    topology_key: &str,
-    match_labels: &[(&str, &str)],
-    namespaces: &[&str],
-) -> PodAntiAffinityTerm {
+fn anti(topology_key: &str, match_labels: &[(&str, &str)], namespaces: &[&str]) -> PodAntiAffinityTerm {
     PodAntiAffinityTerm {
         label_selector: LabelSelector {
             match_labels: labels(match_labels),
@@ -227,12 +223,7 @@ fn node_status_rules() {
             "cordoned node, unschedulable taint tolerated (kube-scheduler NodeUnschedulable)",
             vec![node_with("a", |n| n.unschedulable = true)],
             template_with(|t| {
-                t.tolerations = vec![toleration(
-                    Some(UNSCHEDULABLE_TAINT_KEY),
-                    Exists,
-                    None,
-                    None,
-                )]
+                t.tolerations = vec![toleration(Some(UNSCHEDULABLE_TAINT_KEY), Exists, None, None)]
             }),
             (4, 1),
         ),
@@ -354,12 +345,7 @@ fn taint_rules() {
         case(
             "effect-specific toleration for another effect",
             tainted("gpu", Some("true"), NoExecute),
-            tolerating(vec![toleration(
-                Some("gpu"),
-                Exists,
-                None,
-                Some(NoSchedule),
-            )]),
+            tolerating(vec![toleration(Some("gpu"), Exists, None, Some(NoSchedule))]),
             (0, 0),
         ),
         case(
@@ -435,7 +421,9 @@ fn taint_rules() {
 fn toleration_matching_table() {
     use TaintEffect::{NoExecute, NoSchedule};
     use TolerationOperator::{Equal, Exists};
-    let rows: Vec<(&str, Toleration, (&str, &str, TaintEffect), bool)> = vec![
+    /// A taint as (key, value, effect).
+    type TaintParts = (&'static str, &'static str, TaintEffect);
+    let rows: Vec<(&str, Toleration, TaintParts, bool)> = vec![
         (
             "Equal key value",
             toleration(Some("k"), Equal, Some("v"), None),
@@ -526,12 +514,7 @@ fn node_selector_rules() {
     check(vec![
         case("no nodeSelector", nodes(), template(), (12, 3)),
         case("match", nodes(), selecting(&[("pool", "web")]), (4, 1)),
-        case(
-            "shared label",
-            nodes(),
-            selecting(&[("disk", "ssd")]),
-            (8, 2),
-        ),
+        case("shared label", nodes(), selecting(&[("disk", "ssd")]), (8, 2)),
         case(
             "all labels must match",
             nodes(),
@@ -544,18 +527,8 @@ fn node_selector_rules() {
             selecting(&[("pool", "web"), ("disk", "ssd")]),
             (4, 1),
         ),
-        case(
-            "value mismatch",
-            nodes(),
-            selecting(&[("pool", "gpu")]),
-            (0, 0),
-        ),
-        case(
-            "label absent",
-            nodes(),
-            selecting(&[("arch", "arm64")]),
-            (0, 0),
-        ),
+        case("value mismatch", nodes(), selecting(&[("pool", "gpu")]), (0, 0)),
+        case("label absent", nodes(), selecting(&[("arch", "arm64")]), (0, 0)),
         case(
             "empty value needs the label",
             nodes(),
@@ -596,16 +569,10 @@ fn node_affinity_rules() {
             labeled("d", &[("cores", "many")]),
         ]
     };
-    let affinity =
-        |terms: Vec<NodeSelectorTerm>| template_with(|t| t.required_node_affinity = terms);
+    let affinity = |terms: Vec<NodeSelectorTerm>| template_with(|t| t.required_node_affinity = terms);
     let one = |e: NodeSelectorRequirement| affinity(vec![term(vec![e])]);
     check(vec![
-        case(
-            "no terms: no constraint",
-            nodes(),
-            affinity(vec![]),
-            (16, 4),
-        ),
+        case("no terms: no constraint", nodes(), affinity(vec![]), (16, 4)),
         case("In", nodes(), one(expr(ZONE, In, &["a"])), (4, 1)),
         case(
             "In, several values",
@@ -613,12 +580,7 @@ fn node_affinity_rules() {
             one(expr(ZONE, In, &["a", "b"])),
             (8, 2),
         ),
-        case(
-            "In, no such value",
-            nodes(),
-            one(expr(ZONE, In, &["z"])),
-            (0, 0),
-        ),
+        case("In, no such value", nodes(), one(expr(ZONE, In, &["z"])), (0, 0)),
         case(
             "In without values fails",
             nodes(),
@@ -657,12 +619,7 @@ fn node_affinity_rules() {
             (8, 2),
         ),
         case("Gt", nodes(), one(expr("cores", Gt, &["10"])), (4, 1)),
-        case(
-            "Gt is strict",
-            nodes(),
-            one(expr("cores", Gt, &["16"])),
-            (0, 0),
-        ),
+        case("Gt is strict", nodes(), one(expr("cores", Gt, &["16"])), (0, 0)),
         case(
             "Gt, negative bound",
             nodes(),
@@ -670,12 +627,7 @@ fn node_affinity_rules() {
             (8, 2),
         ),
         case("Lt", nodes(), one(expr("cores", Lt, &["10"])), (4, 1)),
-        case(
-            "Lt is strict",
-            nodes(),
-            one(expr("cores", Lt, &["8"])),
-            (0, 0),
-        ),
+        case("Lt is strict", nodes(), one(expr("cores", Lt, &["8"])), (0, 0)),
         case(
             "Lt, absent label does not match",
             nodes(),
@@ -700,12 +652,7 @@ fn node_affinity_rules() {
             one(expr("cores", Gt, &["1", "2"])),
             (0, 0),
         ),
-        case(
-            "Gt, no value fails",
-            nodes(),
-            one(expr("cores", Gt, &[])),
-            (0, 0),
-        ),
+        case("Gt, no value fails", nodes(), one(expr("cores", Gt, &[])), (0, 0)),
         case(
             "expressions within a term are ANDed",
             nodes(),
@@ -788,8 +735,7 @@ fn match_fields_rules() {
             node("c"),
         ]
     };
-    let affinity =
-        |terms: Vec<NodeSelectorTerm>| template_with(|t| t.required_node_affinity = terms);
+    let affinity = |terms: Vec<NodeSelectorTerm>| template_with(|t| t.required_node_affinity = terms);
     check(vec![
         case(
             "metadata.name In",
@@ -800,11 +746,7 @@ fn match_fields_rules() {
         case(
             "metadata.name NotIn",
             nodes(),
-            affinity(vec![fields_term(vec![expr(
-                NODE_NAME_FIELD,
-                NotIn,
-                &["b"],
-            )])]),
+            affinity(vec![fields_term(vec![expr(NODE_NAME_FIELD, NotIn, &["b"])])]),
             (8, 2),
         ),
         case(
@@ -816,21 +758,13 @@ fn match_fields_rules() {
         case(
             "metadata.name with two values fails",
             nodes(),
-            affinity(vec![fields_term(vec![expr(
-                NODE_NAME_FIELD,
-                In,
-                &["a", "b"],
-            )])]),
+            affinity(vec![fields_term(vec![expr(NODE_NAME_FIELD, In, &["a", "b"])])]),
             (0, 0),
         ),
         case(
             "metadata.name with an unsupported operator fails",
             nodes(),
-            affinity(vec![fields_term(vec![expr(
-                NODE_NAME_FIELD,
-                Exists,
-                &["a"],
-            )])]),
+            affinity(vec![fields_term(vec![expr(NODE_NAME_FIELD, Exists, &["a"])])]),
             (0, 0),
         ),
         case(
@@ -933,10 +867,7 @@ fn pod_anti_affinity_rules() {
         ),
         case(
             "self-matching cap still bounded by resources",
-            vec![
-                node_with("a", |n| n.allocatable.cpu_millis = 500),
-                node("b"),
-            ],
+            vec![node_with("a", |n| n.allocatable.cpu_millis = 500), node("b")],
             with_terms(vec![anti(HOSTNAME_LABEL, &[("app", "web")], &[])]),
             (1, 2),
         ),
@@ -1012,8 +943,8 @@ fn non_hostname_topology_keys_noted_once_each() {
 #[test]
 fn label_selector_table() {
     use LabelSelectorOperator::{DoesNotExist, Exists, In, NotIn};
-    let sel = |match_labels: &[(&str, &str)], exprs: &[(&str, LabelSelectorOperator, &[&str])]| {
-        LabelSelector {
+    let sel =
+        |match_labels: &[(&str, &str)], exprs: &[(&str, LabelSelectorOperator, &[&str])]| LabelSelector {
             match_labels: labels(match_labels),
             match_expressions: exprs
                 .iter()
@@ -1023,8 +954,7 @@ fn label_selector_table() {
                     values: vs.iter().map(|v| v.to_string()).collect(),
                 })
                 .collect(),
-        }
-    };
+        };
     let pod_labels = labels(&[("app", "web"), ("tier", "front")]);
     let rows: Vec<(&str, LabelSelector, bool)> = vec![
         ("empty selector", sel(&[], &[]), true),
@@ -1042,11 +972,7 @@ fn label_selector_table() {
         ("NotIn absent", sel(&[], &[("zone", NotIn, &["a"])]), true),
         ("Exists", sel(&[], &[("tier", Exists, &[])]), true),
         ("Exists absent", sel(&[], &[("zone", Exists, &[])]), false),
-        (
-            "DoesNotExist",
-            sel(&[], &[("zone", DoesNotExist, &[])]),
-            true,
-        ),
+        ("DoesNotExist", sel(&[], &[("zone", DoesNotExist, &[])]), true),
         (
             "DoesNotExist present",
             sel(&[], &[("app", DoesNotExist, &[])]),
@@ -1077,8 +1003,7 @@ fn resource_rules() {
             }
         })
     };
-    let gpus =
-        |n: i64| template_with(|t| t.requests.extended = BTreeMap::from([(GPU.to_string(), n)]));
+    let gpus = |n: i64| template_with(|t| t.requests.extended = BTreeMap::from([(GPU.to_string(), n)]));
     let gpu_node = |name: &str, n: i64| {
         node_with(name, |node| {
             node.allocatable.extended.insert(GPU.to_string(), n);
@@ -1089,12 +1014,7 @@ fn resource_rules() {
         p
     };
     check(vec![
-        case(
-            "cpu binds",
-            vec![node("a")],
-            requesting(1000, GI, 0),
-            (4, 1),
-        ),
+        case("cpu binds", vec![node("a")], requesting(1000, GI, 0), (4, 1)),
         case(
             "cpu binds, rounding down",
             vec![node("a")],
@@ -1113,12 +1033,7 @@ fn resource_rules() {
             requesting(100, GI, 30 * GI),
             (3, 1),
         ),
-        case(
-            "extended resource binds",
-            vec![gpu_node("a", 2)],
-            gpus(1),
-            (2, 1),
-        ),
+        case("extended resource binds", vec![gpu_node("a", 2)], gpus(1), (2, 1)),
         case(
             "extended resource request of several units",
             vec![gpu_node("a", 5)],
@@ -1229,10 +1144,7 @@ fn resource_rules() {
         case_with_pods(
             "pods on other nodes not subtracted",
             vec![node("a"), node("b")],
-            vec![
-                pod("b", "default", &[], 4000),
-                pod("gone", "default", &[], 4000),
-            ],
+            vec![pod("b", "default", &[], 4000), pod("gone", "default", &[], 4000)],
             template(),
             (4, 2),
         ),
@@ -1287,11 +1199,7 @@ fn limit_arithmetic() {
         (3, i64::MAX, i64::MAX / 2, 2),
     ];
     for (k, free, request, want) in rows {
-        assert_eq!(
-            limit(k, free, request),
-            want,
-            "limit({k}, {free}, {request})"
-        );
+        assert_eq!(limit(k, free, request), want, "limit({k}, {free}, {request})");
     }
 }
 
@@ -1350,8 +1258,7 @@ fn reference_fit(cluster: &ClusterSnapshot, template: &PodTemplate) -> (u32, u32
         }
     };
     let self_match = hostname_terms.iter().any(|t| {
-        namespaces(t).contains(&template.namespace)
-            && selector_matches(&t.label_selector, &template.labels)
+        namespaces(t).contains(&template.namespace) && selector_matches(&t.label_selector, &template.labels)
     });
     let mut total: u64 = 0;
     let mut eligible = 0;
@@ -1360,8 +1267,7 @@ fn reference_fit(cluster: &ClusterSnapshot, template: &PodTemplate) -> (u32, u32
         let blocked = hostname_terms.iter().any(|t| {
             u.pods.iter().any(|&p| {
                 let pod = &cluster.pods()[p];
-                namespaces(t).contains(&pod.namespace)
-                    && selector_matches(&t.label_selector, &pod.labels)
+                namespaces(t).contains(&pod.namespace) && selector_matches(&t.label_selector, &pod.labels)
             })
         });
         if !(status_ok(n, &template.tolerations)
@@ -1375,10 +1281,7 @@ fn reference_fit(cluster: &ClusterSnapshot, template: &PodTemplate) -> (u32, u32
         let r = &template.requests;
         let mut k = (n.allocatable_pods - u.pod_count).max(0);
         let mut dims = vec![
-            (
-                n.allocatable.cpu_millis - u.requested.cpu_millis,
-                r.cpu_millis,
-            ),
+            (n.allocatable.cpu_millis - u.requested.cpu_millis, r.cpu_millis),
             (
                 n.allocatable.memory_bytes - u.requested.memory_bytes,
                 r.memory_bytes,
@@ -1410,9 +1313,7 @@ fn opt_label(
     key: &'static str,
     values: &'static [&'static str],
 ) -> impl Strategy<Value = Option<(String, String)>> {
-    proptest::option::of(
-        proptest::sample::select(values).prop_map(move |v| (key.to_string(), v.to_string())),
-    )
+    proptest::option::of(proptest::sample::select(values).prop_map(move |v| (key.to_string(), v.to_string())))
 }
 
 fn arb_node(i: usize) -> impl Strategy<Value = NodeInfo> {
@@ -1446,15 +1347,7 @@ fn arb_node(i: usize) -> impl Strategy<Value = NodeInfo> {
         ),
     )
         .prop_map(
-            move |(
-                zone,
-                cores,
-                hostname,
-                taints,
-                ready,
-                unschedulable,
-                (cpu, mem, eph, gpu, pods),
-            )| {
+            move |(zone, cores, hostname, taints, ready, unschedulable, (cpu, mem, eph, gpu, pods))| {
                 let name = format!("n{i}");
                 let mut labels: Labels = zone.into_iter().chain(cores).collect();
                 if hostname {
@@ -1576,9 +1469,7 @@ fn arb_template() -> impl Strategy<Value = PodTemplate> {
         proptest::sample::select(&["default", "other"][..]),
         (0i64..3000, 0i64..6, 0i64..3, proptest::option::of(0i64..3)),
         opt_label(ZONE, &["a", "b"]),
-        proptest::option::of(
-            (0usize..4).prop_map(|n| (HOSTNAME_LABEL.to_string(), format!("n{n}"))),
-        ),
+        proptest::option::of((0usize..4).prop_map(|n| (HOSTNAME_LABEL.to_string(), format!("n{n}")))),
         tolerations,
         proptest::collection::vec(arb_term(), 0..3),
         anti_terms,

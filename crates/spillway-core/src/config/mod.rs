@@ -70,7 +70,10 @@ impl LoadedConfig {
     }
     /// Every policy-level problem, in document order.
     pub fn errors(&self) -> impl Iterator<Item = &ConfigError> {
-        self.policies.iter().filter_map(|p| p.result.as_ref().err()).flatten()
+        self.policies
+            .iter()
+            .filter_map(|p| p.result.as_ref().err())
+            .flatten()
     }
     pub fn is_fully_valid(&self) -> bool {
         self.errors().next().is_none()
@@ -90,7 +93,10 @@ pub fn load(yaml: &str) -> Result<LoadedConfig, InvalidDocument> {
     let tree = parse::yaml_to_tree(yaml).map_err(|e| InvalidDocument { errors: vec![e] })?;
     let Value::Object(mut root) = tree else {
         return Err(InvalidDocument {
-            errors: vec![ConfigError::new("", "the document must be a mapping with `cluster` and `policies`")],
+            errors: vec![ConfigError::new(
+                "",
+                "the document must be a mapping with `cluster` and `policies`",
+            )],
         });
     };
     let mut global_errors = Vec::new();
@@ -106,7 +112,9 @@ pub fn load(yaml: &str) -> Result<LoadedConfig, InvalidDocument> {
     if let Some(g) = &global {
         validate::global(g, &mut global_errors);
     }
-    let global = global.filter(|_| global_errors.is_empty());
+    // Policies are still checked against a partly read global section, so
+    // that one run reports everything; they are only enabled if it is valid.
+    let global_valid = global_errors.is_empty();
 
     let mut seen_names = BTreeSet::new();
     let policies: Vec<PolicyOutcome> = raw_policies
@@ -118,12 +126,15 @@ pub fn load(yaml: &str) -> Result<LoadedConfig, InvalidDocument> {
             let mut errors = Vec::new();
             let spec: Option<PolicySpec> = parse::section(raw, &base, &mut errors);
             if let Some(spec) = &spec {
-                validate::policy(spec, &base, global.as_ref(), &mut errors);
+                validate::policy(spec, &base, global.as_ref().filter(|_| global_valid), &mut errors);
                 if !seen_names.insert(spec.name.clone()) {
-                    errors.push(ConfigError::new(format!("{base}.name"), format!("{:?} is used by an earlier policy", spec.name)));
+                    errors.push(ConfigError::new(
+                        format!("{base}.name"),
+                        format!("{:?} is used by an earlier policy", spec.name),
+                    ));
                 }
             }
-            let result = match (spec, &global, errors.is_empty()) {
+            let result = match (spec, &global, errors.is_empty() && global_valid) {
                 (Some(spec), Some(g), true) => Ok(Arc::new(resolve(spec, g))),
                 _ => Err(errors),
             };
@@ -131,7 +142,7 @@ pub fn load(yaml: &str) -> Result<LoadedConfig, InvalidDocument> {
         })
         .collect();
 
-    match global {
+    match global.filter(|_| global_valid) {
         Some(global) => Ok(LoadedConfig { global, policies }),
         None => {
             let mut errors = global_errors;

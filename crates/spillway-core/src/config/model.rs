@@ -408,7 +408,9 @@ mod optional_duration {
     }
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
         match Option::<String>::deserialize(d)? {
-            Some(raw) => super::duration::parse(&raw).map(Some).map_err(serde::de::Error::custom),
+            Some(raw) => super::duration::parse(&raw)
+                .map(Some)
+                .map_err(serde::de::Error::custom),
             None => Ok(None),
         }
     }

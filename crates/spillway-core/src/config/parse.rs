@@ -36,7 +36,10 @@ pub fn yaml_to_tree(yaml: &str) -> Result<Value, ConfigError> {
     let tree: Value = serde_saphyr::from_str_with_options(yaml, options)
         .map_err(|e| ConfigError::new("", format!("not valid YAML: {}", one_line(&e.to_string()))))?;
     if depth(&tree) > MAX_DEPTH {
-        return Err(ConfigError::new("", format!("nesting deeper than {MAX_DEPTH} levels")));
+        return Err(ConfigError::new(
+            "",
+            format!("nesting deeper than {MAX_DEPTH} levels"),
+        ));
     }
     Ok(tree)
 }
@@ -54,12 +57,14 @@ fn one_line(s: &str) -> String {
 }
 
 /// Deserializes `tree` as `T`, pushing every problem found (prefixed with
-/// `base`) into `errors`. Returns `None` if there was any.
+/// `base`) into `errors`. Returns what could be read once the offending keys
+/// were set aside (so semantic rules can still report on the rest), or
+/// `None` if nothing could be read.
 pub fn section<T: DeserializeOwned>(mut tree: Value, base: &str, errors: &mut Vec<ConfigError>) -> Option<T> {
     let mut found = 0usize;
     loop {
         match serde_path_to_error::deserialize::<_, T>(&tree) {
-            Ok(v) => return (found == 0).then_some(v),
+            Ok(v) => return Some(v),
             Err(err) => {
                 let segments = path_segments(err.path());
                 let message = explain(&err.inner().to_string());
@@ -238,7 +243,7 @@ mod tests {
         let tree = yaml_to_tree("items:\n- maxReplica: 3\n  enabeld: true\n  maxReplicas: 2\n").unwrap();
         let mut errors = Vec::new();
         let out: Option<Outer> = section(tree, "policies[0]", &mut errors);
-        assert!(out.is_none());
+        assert_eq!(out.map(|o| o.items.len()), Some(1), "the rest is still read");
         let rendered: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
         assert_eq!(
             rendered,
@@ -255,7 +260,11 @@ mod tests {
         let mut errors = Vec::new();
         let _: Option<Outer> = section(tree, "", &mut errors);
         assert_eq!(errors[0].path, "items[0].maxReplicas");
-        assert!(errors[0].message.contains("invalid type"), "{}", errors[0].message);
+        assert!(
+            errors[0].message.contains("invalid type"),
+            "{}",
+            errors[0].message
+        );
     }
 
     #[test]

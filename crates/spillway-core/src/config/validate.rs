@@ -4,8 +4,8 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use super::model::*;
 use super::ConfigError;
+use super::model::*;
 use crate::aci;
 
 /// ACI limits the first 63 characters of a group name; leave room for the
@@ -26,7 +26,10 @@ pub fn global(spec: &GlobalSpec, errors: &mut Vec<ConfigError>) {
     }
     if let Some(az) = &spec.azure {
         if !is_guid(&az.subscription_id) {
-            e("azure.subscriptionId", format!("{:?} is not a GUID", az.subscription_id));
+            e(
+                "azure.subscriptionId",
+                format!("{:?} is not a GUID", az.subscription_id),
+            );
         }
         if az.resource_group.is_empty() || az.resource_group.len() > 90 {
             e("azure.resourceGroup", "must be 1 to 90 characters".into());
@@ -37,19 +40,30 @@ pub fn global(spec: &GlobalSpec, errors: &mut Vec<ConfigError>) {
         let mut seen = BTreeSet::from([az.location.to_ascii_lowercase()]);
         for (i, loc) in az.fallback_locations.iter().enumerate() {
             if !seen.insert(loc.to_ascii_lowercase()) {
-                e(&format!("azure.fallbackLocations[{i}]"), format!("{loc:?} is listed twice (or is the primary location)"));
+                e(
+                    &format!("azure.fallbackLocations[{i}]"),
+                    format!("{loc:?} is listed twice (or is the primary location)"),
+                );
             }
         }
         if let Some(subnet) = &az.subnet_id {
             let lower = subnet.to_ascii_lowercase();
-            if !(lower.starts_with("/subscriptions/") && lower.contains("/providers/microsoft.network/virtualnetworks/") && lower.contains("/subnets/")) {
+            if !(lower.starts_with("/subscriptions/")
+                && lower.contains("/providers/microsoft.network/virtualnetworks/")
+                && lower.contains("/subnets/"))
+            {
                 e("azure.subnetId", "must be an ARM subnet id: /subscriptions/…/resourceGroups/…/providers/Microsoft.Network/virtualNetworks/…/subnets/…".into());
             }
         }
         if let Err(m) = http_url(&az.arm_endpoint) {
             e("azure.armEndpoint", m);
         }
-        if let AzureAuth::ClientSecret { tenant_id, client_id, secret_file } = &az.auth {
+        if let AzureAuth::ClientSecret {
+            tenant_id,
+            client_id,
+            secret_file,
+        } = &az.auth
+        {
             if tenant_id.is_empty() {
                 e("azure.auth.tenantId", "must not be empty".into());
             }
@@ -61,7 +75,10 @@ pub fn global(spec: &GlobalSpec, errors: &mut Vec<ConfigError>) {
             }
         }
     }
-    for (path, v) in [("pricing.aciVcpuSecond", spec.pricing.aci_vcpu_second), ("pricing.aciGbSecond", spec.pricing.aci_gb_second)] {
+    for (path, v) in [
+        ("pricing.aciVcpuSecond", spec.pricing.aci_vcpu_second),
+        ("pricing.aciGbSecond", spec.pricing.aci_gb_second),
+    ] {
         if !v.is_finite() || v < 0.0 {
             e(path, format!("{v} must be a finite price of 0 or more"));
         }
@@ -87,7 +104,10 @@ pub fn policy(spec: &PolicySpec, base: &str, global: Option<&GlobalSpec>, errors
         e("name", m);
     }
     if spec.target.kind != "Deployment" {
-        e("target.kind", format!("{:?} is not supported; only Deployment is", spec.target.kind));
+        e(
+            "target.kind",
+            format!("{:?} is not supported; only Deployment is", spec.target.kind),
+        );
     }
     if let Err(m) = dns_label(&spec.target.namespace, 63) {
         e("target.namespace", m);
@@ -96,10 +116,16 @@ pub fn policy(spec: &PolicySpec, base: &str, global: Option<&GlobalSpec>, errors
         e("target.name", m);
     }
     if spec.min_replicas < 1 {
-        e("minReplicas", "must be at least 1 (Spillway never scales a workload to zero)".into());
+        e(
+            "minReplicas",
+            "must be at least 1 (Spillway never scales a workload to zero)".into(),
+        );
     }
     if spec.max_replicas < spec.min_replicas {
-        e("maxReplicas", format!("{} is below minReplicas {}", spec.max_replicas, spec.min_replicas));
+        e(
+            "maxReplicas",
+            format!("{} is below minReplicas {}", spec.max_replicas, spec.min_replicas),
+        );
     }
     if let Some(i) = spec.interval
         && i < Duration::from_secs(1)
@@ -118,11 +144,21 @@ pub fn policy(spec: &PolicySpec, base: &str, global: Option<&GlobalSpec>, errors
                 }
                 match (p.target_average_value, p.target_value) {
                     (Some(_), Some(_)) | (None, None) => {
-                        e(&at, "set exactly one of targetAverageValue and targetValue".into());
+                        e(
+                            &at,
+                            "set exactly one of targetAverageValue and targetValue".into(),
+                        );
                     }
                     (Some(v), None) | (None, Some(v)) if !(v.is_finite() && v > 0.0) => {
-                        let key = if p.target_average_value.is_some() { "targetAverageValue" } else { "targetValue" };
-                        e(&format!("{at}.{key}"), format!("{v} must be a finite number above 0"));
+                        let key = if p.target_average_value.is_some() {
+                            "targetAverageValue"
+                        } else {
+                            "targetValue"
+                        };
+                        e(
+                            &format!("{at}.{key}"),
+                            format!("{v} must be a finite number above 0"),
+                        );
                     }
                     _ => {}
                 }
@@ -136,9 +172,15 @@ pub fn policy(spec: &PolicySpec, base: &str, global: Option<&GlobalSpec>, errors
                 let at = format!("metrics[{i}].resource");
                 match (r.target_average_utilization, &r.target_average_value) {
                     (Some(_), Some(_)) | (None, None) => {
-                        e(&at, "set exactly one of targetAverageUtilization and targetAverageValue".into());
+                        e(
+                            &at,
+                            "set exactly one of targetAverageUtilization and targetAverageValue".into(),
+                        );
                     }
-                    (Some(0), None) => e(&format!("{at}.targetAverageUtilization"), "must be above 0".into()),
+                    (Some(0), None) => e(
+                        &format!("{at}.targetAverageUtilization"),
+                        "must be above 0".into(),
+                    ),
                     (None, Some(q)) if q.nanos() <= 0 => {
                         e(&format!("{at}.targetAverageValue"), "must be above 0".into());
                     }
@@ -151,19 +193,34 @@ pub fn policy(spec: &PolicySpec, base: &str, global: Option<&GlobalSpec>, errors
         e("tolerance", format!("{} must be in [0, 1)", spec.tolerance));
     }
     let behavior = spec.behavior.resolve();
-    for (dir, rules) in [("scaleUp", &behavior.scale_up), ("scaleDown", &behavior.scale_down)] {
+    for (dir, rules) in [
+        ("scaleUp", &behavior.scale_up),
+        ("scaleDown", &behavior.scale_down),
+    ] {
         if rules.stabilization_window > MAX_STABILIZATION_WINDOW {
-            e(&format!("behavior.{dir}.stabilizationWindow"), "must be at most 1h (the HPA limit)".into());
+            e(
+                &format!("behavior.{dir}.stabilizationWindow"),
+                "must be at most 1h (the HPA limit)".into(),
+            );
         }
         if rules.select_policy != SelectPolicy::Disabled && rules.policies.is_empty() {
-            e(&format!("behavior.{dir}.policies"), "at least one policy is required unless selectPolicy is Disabled".into());
+            e(
+                &format!("behavior.{dir}.policies"),
+                "at least one policy is required unless selectPolicy is Disabled".into(),
+            );
         }
         for (j, p) in rules.policies.iter().enumerate() {
             if p.value == 0 {
-                e(&format!("behavior.{dir}.policies[{j}].value"), "must be above 0".into());
+                e(
+                    &format!("behavior.{dir}.policies[{j}].value"),
+                    "must be above 0".into(),
+                );
             }
             if p.period.is_zero() || p.period > MAX_POLICY_PERIOD {
-                e(&format!("behavior.{dir}.policies[{j}].period"), "must be between 1s and 30m (the HPA limit)".into());
+                e(
+                    &format!("behavior.{dir}.policies[{j}].period"),
+                    "must be between 1s and 30m (the HPA limit)".into(),
+                );
             }
         }
     }
@@ -172,11 +229,17 @@ pub fn policy(spec: &PolicySpec, base: &str, global: Option<&GlobalSpec>, errors
     {
         e(
             "onMetricsMissing.fallbackReplicas",
-            format!("{f} is outside [minReplicas {}, maxReplicas {}]", spec.min_replicas, spec.max_replicas),
+            format!(
+                "{f} is outside [minReplicas {}, maxReplicas {}]",
+                spec.min_replicas, spec.max_replicas
+            ),
         );
     }
     if !spec.on_metrics_missing.hold && spec.on_metrics_missing.fallback_replicas.is_none() {
-        e("onMetricsMissing", "hold: false needs fallbackReplicas (Spillway never scales to zero on missing metrics)".into());
+        e(
+            "onMetricsMissing",
+            "hold: false needs fallbackReplicas (Spillway never scales to zero on missing metrics)".into(),
+        );
     }
     burst(spec, global, &mut e);
 }
@@ -187,15 +250,24 @@ fn burst(spec: &PolicySpec, global: Option<&GlobalSpec>, e: &mut impl FnMut(&str
         return;
     }
     if b.max_replicas == 0 {
-        e("burst.maxReplicas", "must be above 0 when burst is enabled".into());
+        e(
+            "burst.maxReplicas",
+            "must be above 0 when burst is enabled".into(),
+        );
     }
     if b.max_replicas > spec.max_replicas {
-        e("burst.maxReplicas", format!("{} exceeds maxReplicas {}", b.max_replicas, spec.max_replicas));
+        e(
+            "burst.maxReplicas",
+            format!("{} exceeds maxReplicas {}", b.max_replicas, spec.max_replicas),
+        );
     }
     if let Some(c) = b.max_hourly_cost
         && !(c.is_finite() && c > 0.0)
     {
-        e("burst.maxHourlyCost", format!("{c} must be a finite amount above 0"));
+        e(
+            "burst.maxHourlyCost",
+            format!("{c} must be a finite amount above 0"),
+        );
     }
     if let Some(s) = &b.service
         && let Err(m) = dns_label(s, 63)
@@ -222,12 +294,28 @@ fn burst(spec: &PolicySpec, global: Option<&GlobalSpec>, e: &mut impl FnMut(&str
         if cpu_millis <= 0 {
             e("burst.requests.cpu", "must be above 0".into());
         } else if cpu_millis > i128::from(limits.max_cpu_millis) {
-            e("burst.requests.cpu", format!("{} exceeds the ACI {:?} per-group maximum of {} vCPU", r.cpu, b.priority, limits.max_cpu_millis / 1000));
+            e(
+                "burst.requests.cpu",
+                format!(
+                    "{} exceeds the ACI {:?} per-group maximum of {} vCPU",
+                    r.cpu,
+                    b.priority,
+                    limits.max_cpu_millis / 1000
+                ),
+            );
         }
         if mem_bytes <= 0 {
             e("burst.requests.memory", "must be above 0".into());
         } else if mem_bytes > i128::from(limits.max_memory_bytes) {
-            e("burst.requests.memory", format!("{} exceeds the ACI {:?} per-group maximum of {} GB", r.memory, b.priority, limits.max_memory_bytes / aci::GB));
+            e(
+                "burst.requests.memory",
+                format!(
+                    "{:.1} GB exceeds the ACI {:?} per-group maximum of {} GB",
+                    mem_bytes as f64 / aci::GB as f64,
+                    b.priority,
+                    limits.max_memory_bytes / aci::GB
+                ),
+            );
         }
     }
 }
@@ -240,17 +328,27 @@ fn dns_label(s: &str, max: usize) -> Result<(), String> {
     if s.len() > max {
         return Err(format!("{s:?} is longer than {max} characters"));
     }
-    let ok = s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    let ok = s
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !s.starts_with('-')
         && !s.ends_with('-');
-    if ok { Ok(()) } else { Err(format!("{s:?} must be lowercase letters, digits and '-', starting and ending with a letter or digit")) }
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{s:?} must be lowercase letters, digits and '-', starting and ending with a letter or digit"
+        ))
+    }
 }
 
 /// Part of a container-group name: a DNS label without `--` (ARM rejects it).
 fn group_name_part(s: &str, max: usize) -> Result<(), String> {
     dns_label(s, max)?;
     if s.contains("--") {
-        return Err(format!("{s:?} must not contain \"--\" (it becomes part of container-group names)"));
+        return Err(format!(
+            "{s:?} must not contain \"--\" (it becomes part of container-group names)"
+        ));
     }
     Ok(())
 }
@@ -259,19 +357,26 @@ fn dns_subdomain(s: &str) -> Result<(), String> {
     if s.is_empty() || s.len() > 253 {
         return Err("must be 1 to 253 characters".into());
     }
-    s.split('.').try_for_each(|part| dns_label(part, 63)).map_err(|_| format!("{s:?} is not a valid Kubernetes object name"))
+    s.split('.')
+        .try_for_each(|part| dns_label(part, 63))
+        .map_err(|_| format!("{s:?} is not a valid Kubernetes object name"))
 }
 
 fn is_guid(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
     parts.len() == 5
-        && parts.iter().zip([8, 4, 4, 4, 12]).all(|(p, n)| p.len() == n && p.bytes().all(|b| b.is_ascii_hexdigit()))
+        && parts
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(p, n)| p.len() == n && p.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 fn http_url(s: &str) -> Result<(), String> {
     let rest = s.strip_prefix("https://").or_else(|| s.strip_prefix("http://"));
     match rest {
-        Some(host) if !host.is_empty() && !host.starts_with('/') && !s.contains(char::is_whitespace) => Ok(()),
+        Some(host) if !host.is_empty() && !host.starts_with('/') && !s.contains(char::is_whitespace) => {
+            Ok(())
+        }
         _ => Err(format!("{s:?} is not an http(s) URL")),
     }
 }

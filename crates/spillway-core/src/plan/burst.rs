@@ -58,14 +58,16 @@ pub fn decide(input: &BurstInput<'_>, state: &mut PolicyState) -> BurstDecision 
     let mut deletes = Vec::new();
     let mut drains = Vec::new();
     let inv = input.inventory;
-    let (drain_grace, max_surge) = input
-        .burst
-        .map_or((std::time::Duration::from_secs(15), 0), |b| (b.drain_grace, b.max_surge));
+    let (drain_grace, max_surge) = input.burst.map_or((std::time::Duration::from_secs(15), 0), |b| {
+        (b.drain_grace, b.max_surge)
+    });
 
     // Forget drains of groups that are gone.
-    state
-        .draining
-        .retain(|name, _| inv.replicas.iter().any(|r| r.name == *name && r.state != BurstState::Deleting));
+    state.draining.retain(|name, _| {
+        inv.replicas
+            .iter()
+            .any(|r| r.name == *name && r.state != BurstState::Deleting)
+    });
 
     let mut counts = BurstCounts::default();
     let mut active: Vec<&BurstReplica> = Vec::new();
@@ -93,7 +95,10 @@ pub fn decide(input: &BurstInput<'_>, state: &mut PolicyState) -> BurstDecision 
                     name: r.name.clone(),
                     cause: DeleteCause::Failed,
                 });
-                reasons.push(reason(ReasonCode::ReplaceFailed, format!("{} failed: deleting and replacing it", r.name)));
+                reasons.push(reason(
+                    ReasonCode::ReplaceFailed,
+                    format!("{} failed: deleting and replacing it", r.name),
+                ));
             }
             BurstState::Provisioning => {
                 counts.provisioning += 1;
@@ -117,14 +122,20 @@ pub fn decide(input: &BurstInput<'_>, state: &mut PolicyState) -> BurstDecision 
         None => cap = 0,
         Some(b) => {
             cap = cap.min(b.max_replicas);
-            cap_reason = Some((ReasonCode::BurstCappedMaxReplicas, format!("burst.maxReplicas {}", b.max_replicas)));
+            cap_reason = Some((
+                ReasonCode::BurstCappedMaxReplicas,
+                format!("burst.maxReplicas {}", b.max_replicas),
+            ));
             if let Some(n) = cost::replicas_within_budget(b.max_hourly_cost, replica_hourly)
                 && n < cap
             {
                 cap = n;
                 cap_reason = Some((
                     ReasonCode::BurstCappedBudget,
-                    format!("maxHourlyCost {} allows {n} replicas at {replica_hourly:.4}/h each", b.max_hourly_cost.unwrap_or_default()),
+                    format!(
+                        "maxHourlyCost {} allows {n} replicas at {replica_hourly:.4}/h each",
+                        b.max_hourly_cost.unwrap_or_default()
+                    ),
                 ));
             }
             let quota_groups = inv.headroom.groups.map(|g| live_now.saturating_add(g));
@@ -135,7 +146,10 @@ pub fn decide(input: &BurstInput<'_>, state: &mut PolicyState) -> BurstDecision 
             for q in [quota_groups, quota_cores].into_iter().flatten() {
                 if q < cap {
                     cap = q;
-                    cap_reason = Some((ReasonCode::BurstCappedQuota, format!("regional quota allows {q} groups")));
+                    cap_reason = Some((
+                        ReasonCode::BurstCappedQuota,
+                        format!("regional quota allows {q} groups"),
+                    ));
                 }
             }
             if let Some(why) = input.requests.exceeds(GroupLimits::for_priority(b.priority)) {
@@ -166,50 +180,97 @@ pub fn decide(input: &BurstInput<'_>, state: &mut PolicyState) -> BurstDecision 
     };
     if target > cap {
         if let Some((code, why)) = cap_reason.clone() {
-            reasons.push(reason(code, format!("burst target {target} capped at {cap}: {why}")));
+            reasons.push(reason(
+                code,
+                format!("burst target {target} capped at {cap}: {why}"),
+            ));
         }
         target = cap;
     }
 
     // Rolling replacement: new-template replicas in flight may exceed the target.
-    let outdated = active.iter().filter(|r| r.template_hash != input.template_hash).count() as u32;
-    let surge_in_flight = active
-        .iter()
-        .filter(|r| r.template_hash == input.template_hash && r.state == BurstState::Provisioning)
-        .count() as u32;
-    let allowed = if outdated > 0 { target + surge_in_flight.min(max_surge) } else { target };
-
+    let hash = input.template_hash;
     let mut creates_wanted = 0u32;
+    let mut kept: Vec<&BurstReplica> = active.clone();
     if n_active < target {
         creates_wanted = target - n_active;
-        reasons.push(reason(ReasonCode::Burst, format!("{n_active} → {target} burst replicas")));
-    } else if n_active > allowed {
-        let mut surplus: Vec<&BurstReplica> = active.clone();
-        surplus.sort_by_key(|r| removal_rank(r, input.template_hash));
+        reasons.push(reason(
+            ReasonCode::Burst,
+            format!("{n_active} → {target} burst replicas"),
+        ));
+    } else if n_active > allowed_with_surge(&active, hash, target, max_surge, cap) {
         let why = if input.keep_target < n_active && !keep_stabilized && input.burst.is_some() {
             ReasonCode::Backfill
         } else {
             ReasonCode::BurstScaleIn
         };
-        for r in surplus.into_iter().take((n_active - allowed) as usize) {
+        // Remove in preference order until what remains is within what it
+        // allows (removing an outdated replica can end a rollout's surge allowance).
+        kept.sort_by_key(|r| std::cmp::Reverse(removal_rank(r, hash)));
+        while kept.len() as u32 > allowed_with_surge(&kept, hash, target, max_surge, cap) {
+            let Some(r) = kept.pop() else { break };
             remove(r, input.now, state, &mut drains, &mut deletes);
         }
-        reasons.push(reason(why, format!("{n_active} → {allowed} burst replicas")));
-    } else if outdated > 0 && surge_in_flight == 0 && target > 0 {
-        if max_surge > 0 && live_now < cap {
+        reasons.push(reason(why, format!("{n_active} → {} burst replicas", kept.len())));
+    }
+
+    // Rolling replacement of what is kept, one at a time.
+    let outdated = kept.iter().filter(|r| r.template_hash != hash).count() as u32;
+    let surge_in_flight = kept
+        .iter()
+        .any(|r| r.template_hash == hash && r.state == BurstState::Provisioning);
+    let freed = deletes
+        .iter()
+        .filter(|d| d.cause == DeleteCause::Unneeded)
+        .count() as u32;
+    if creates_wanted == 0 && outdated > 0 && !surge_in_flight && target > 0 {
+        if max_surge > 0 && live_now - freed < cap {
             creates_wanted = 1;
-            reasons.push(reason(ReasonCode::Rollout, format!("template changed: adding one replica before removing one of {outdated} outdated")));
-        } else if let Some(r) = active.iter().filter(|r| r.template_hash != input.template_hash).min_by_key(|r| removal_rank(r, input.template_hash)) {
+            reasons.push(reason(
+                ReasonCode::Rollout,
+                format!("template changed: adding one replica before removing one of {outdated} outdated"),
+            ));
+        } else if let Some(r) = kept
+            .iter()
+            .find(|r| r.template_hash != hash && r.state != BurstState::Ready)
+        {
+            // Not serving yet: replacing it costs no capacity.
             remove(r, input.now, state, &mut drains, &mut deletes);
-            reasons.push(reason(ReasonCode::Rollout, format!("template changed, no room to surge: removing {} first", r.name)));
+            creates_wanted = 1;
+            reasons.push(reason(
+                ReasonCode::Rollout,
+                format!("template changed: replacing {}, not serving yet", r.name),
+            ));
+        } else {
+            // Make before break: a serving replica is only replaced once a
+            // new one can run beside it.
+            reasons.push(reason(
+                ReasonCode::Rollout,
+                format!(
+                    "template changed: {outdated} outdated replicas wait for room to surge (at cap {cap})"
+                ),
+            ));
         }
     }
 
-    let creates = plan_creates(input, creates_wanted, cap.saturating_sub(live_now), &mut reasons);
+    // Groups deleted unserved free their room now; drained ones only once gone.
+    let freed = deletes
+        .iter()
+        .filter(|d| d.cause == DeleteCause::Unneeded)
+        .count() as u32;
+    let room = cap.saturating_sub(live_now - freed);
+    let creates = plan_creates(input, creates_wanted, room, &mut reasons);
     if !drains.is_empty() {
-        reasons.push(reason(ReasonCode::Drain, format!("draining {}", drains.join(", "))));
+        reasons.push(reason(
+            ReasonCode::Drain,
+            format!("draining {}", drains.join(", ")),
+        ));
     }
-    let removed_now = drains.len() as u32 + deletes.iter().filter(|d| d.cause == DeleteCause::Unneeded).count() as u32;
+    let removed_now = drains.len() as u32
+        + deletes
+            .iter()
+            .filter(|d| d.cause == DeleteCause::Unneeded)
+            .count() as u32;
     let remaining = n_active - removed_now + draining_left + drains.len() as u32 + creates.len() as u32;
     BurstDecision {
         target,
@@ -223,8 +284,27 @@ pub fn decide(input: &BurstInput<'_>, state: &mut PolicyState) -> BurstDecision 
     }
 }
 
+/// The target, plus new-template replicas still provisioning during a
+/// rollout (up to `max_surge`): they are the "make" of make-before-break.
+fn allowed_with_surge(active: &[&BurstReplica], hash: &str, target: u32, max_surge: u32, cap: u32) -> u32 {
+    if target == 0 || !active.iter().any(|r| r.template_hash != hash) {
+        return target;
+    }
+    let in_flight = active
+        .iter()
+        .filter(|r| r.template_hash == hash && r.state == BurstState::Provisioning)
+        .count() as u32;
+    (target + in_flight.min(max_surge)).min(cap).max(target)
+}
+
 /// A serving replica is drained first; one not yet serving is deleted at once.
-fn remove(r: &BurstReplica, now: Timestamp, state: &mut PolicyState, drains: &mut Vec<String>, deletes: &mut Vec<DeleteGroup>) {
+fn remove(
+    r: &BurstReplica,
+    now: Timestamp,
+    state: &mut PolicyState,
+    drains: &mut Vec<String>,
+    deletes: &mut Vec<DeleteGroup>,
+) {
     if r.state == BurstState::Ready {
         state.draining.insert(r.name.clone(), now);
         drains.push(r.name.clone());
@@ -236,7 +316,12 @@ fn remove(r: &BurstReplica, now: Timestamp, state: &mut PolicyState, drains: &mu
     }
 }
 
-fn plan_creates(input: &BurstInput<'_>, wanted: u32, room: u32, reasons: &mut Vec<Reason>) -> Vec<CreateGroup> {
+fn plan_creates(
+    input: &BurstInput<'_>,
+    wanted: u32,
+    room: u32,
+    reasons: &mut Vec<Reason>,
+) -> Vec<CreateGroup> {
     let Some(b) = input.burst else { return Vec::new() };
     let mut n = wanted.min(room);
     if n == 0 {
@@ -254,13 +339,19 @@ fn plan_creates(input: &BurstInput<'_>, wanted: u32, room: u32, reasons: &mut Ve
     let unavailable = &input.inventory.unavailable_locations;
     let Some(location) = b.locations.iter().find(|l| !unavailable.contains_key(*l)) else {
         let why: Vec<String> = unavailable.iter().map(|(l, r)| format!("{l}: {r}")).collect();
-        reasons.push(reason(ReasonCode::NoLocationAvailable, format!("no location can take new groups ({})", why.join("; "))));
+        reasons.push(reason(
+            ReasonCode::NoLocationAvailable,
+            format!("no location can take new groups ({})", why.join("; ")),
+        ));
         return Vec::new();
     };
     if Some(location) != b.locations.first() {
         let primary = b.locations.first().map(String::as_str).unwrap_or_default();
         let why = unavailable.get(primary).cloned().unwrap_or_default();
-        reasons.push(reason(ReasonCode::LocationFallback, format!("creating in {location}: {primary} unavailable ({why})")));
+        reasons.push(reason(
+            ReasonCode::LocationFallback,
+            format!("creating in {location}: {primary} unavailable ({why})"),
+        ));
     }
     let used: BTreeSet<u32> = input.inventory.replicas.iter().map(|r| r.ordinal).collect();
     (0u32..)

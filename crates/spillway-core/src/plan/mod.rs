@@ -39,7 +39,9 @@ pub fn plan(input: &PlanInput<'_>, state: &PolicyState) -> (Plan, PolicyState) {
         .inventory
         .replicas
         .iter()
-        .filter(|r| matches!(r.state, BurstState::Ready | BurstState::Provisioning) && !state.is_draining(&r.name))
+        .filter(|r| {
+            matches!(r.state, BurstState::Ready | BurstState::Provisioning) && !state.is_draining(&r.name)
+        })
         .count() as u32;
 
     // HPA's currentReplicas: our last decision, or after a restart what the world shows.
@@ -96,7 +98,8 @@ pub fn plan(input: &PlanInput<'_>, state: &PolicyState) -> (Plan, PolicyState) {
     );
     reasons.extend(decision.reasons);
 
-    let deployment_replicas = vm::deployment_target(base, &vm_counts, workload.spec_replicas, decision.remaining);
+    let deployment_replicas =
+        vm::deployment_target(base, &vm_counts, workload.spec_replicas, decision.remaining);
     let scale = (deployment_replicas != workload.spec_replicas).then_some(ScaleChange {
         from: workload.spec_replicas,
         to: deployment_replicas,
@@ -127,12 +130,20 @@ fn stabilized_demand(state: &mut PolicyState, d: u32, now: Timestamp, window: Du
     while state.burst_demand.front().is_some_and(|&(t, _)| t <= cutoff) {
         state.burst_demand.pop_front();
     }
-    let max = state.burst_demand.iter().map(|&(_, v)| v).max().unwrap_or(0).max(d);
+    let max = state
+        .burst_demand
+        .iter()
+        .map(|&(_, v)| v)
+        .max()
+        .unwrap_or(0)
+        .max(d);
     if !window.is_zero() {
         state.burst_demand.push_back((now, d));
     }
     max
 }
 
+#[cfg(test)]
+mod proptests;
 #[cfg(test)]
 mod tests;

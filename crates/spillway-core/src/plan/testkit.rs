@@ -22,9 +22,13 @@ pub fn policy(burst: &str) -> Arc<Policy> {
         "{HEAD}- name: web\n  target: {{namespace: shop, name: web}}\n  minReplicas: 1\n  maxReplicas: 100\n  behavior: {{scaleUp: {{policies: [{{type: Pods, value: 100, period: 15s}}]}}, scaleDown: {{stabilizationWindow: 0s}}}}\n  metrics:\n  - prometheus: {{query: q, targetAverageValue: 100}}\n  burst: {burst}\n"
     );
     let loaded = config::load(&yaml).unwrap_or_else(|e| panic!("{e}"));
-    loaded.policies[0].result.clone().unwrap_or_else(|e| panic!("{e:?}"))
+    loaded.policies[0]
+        .result
+        .clone()
+        .unwrap_or_else(|e| panic!("{e:?}"))
 }
 
+#[derive(Clone)]
 pub struct World {
     pub policy: Arc<Policy>,
     pub nodes: Vec<NodeInfo>,
@@ -183,7 +187,9 @@ impl World {
             }
             let cluster = self.cluster();
             let free = cluster.nodes().iter().find(|n| {
-                n.node.ready && n.node.allocatable.cpu_millis - n.requested.cpu_millis >= self.workload.template.requests.cpu_millis
+                n.node.ready
+                    && n.node.allocatable.cpu_millis - n.requested.cpu_millis
+                        >= self.workload.template.requests.cpu_millis
             });
             let name = self.workload.pods[i].name.clone();
             match free {
@@ -226,10 +232,22 @@ impl World {
 
     /// Live (not deleting, not draining) burst replicas.
     pub fn active_burst(&self) -> usize {
-        self.inventory.replicas.iter().filter(|r| !self.state.is_draining(&r.name)).count()
+        self.inventory
+            .replicas
+            .iter()
+            .filter(|r| !self.state.is_draining(&r.name))
+            .count()
+    }
+
+    pub fn clone_for_check(&self) -> World {
+        self.clone()
     }
 
     pub fn ready_vm(&self) -> usize {
-        self.workload.pods.iter().filter(|p| p.state == VmPodState::Ready).count()
+        self.workload
+            .pods
+            .iter()
+            .filter(|p| p.state == VmPodState::Ready)
+            .count()
     }
 }

@@ -50,14 +50,31 @@ pub fn base_target(desired: u32, counts: &VmCounts, fit: u32, overflow: VmOverfl
 
 /// VM replicas expected to become ready soon: those starting, plus pending
 /// ones (fresh, or about to be created by this plan's scale-up) that fit.
+/// On a scale-down the ReplicaSet deletes unscheduled pods first (the
+/// newest, i.e. the fresh ones, before older ones), then not-ready ones:
+/// count only what survives.
 pub fn expected_soon(counts: &VmCounts, base_target: u32, fit: u32) -> u32 {
+    let mut excess = counts.total().saturating_sub(base_target);
+    let mut take = |n: u32| {
+        let t = n.min(excess);
+        excess -= t;
+        n - t
+    };
+    let pending_fresh = take(counts.pending_fresh);
+    let _pending_unschedulable = take(counts.pending_unschedulable);
+    let starting = take(counts.starting);
     let new_pods = base_target.saturating_sub(counts.total());
-    counts.starting + (counts.pending_fresh + new_pods).min(fit)
+    starting + (pending_fresh + new_pods).min(fit)
 }
 
 /// Burst replicas go first on scale-in: while any remains, the Deployment
 /// keeps the VM pods that are already scheduled (up to its current spec).
-pub fn deployment_target(base_target: u32, counts: &VmCounts, spec_replicas: u32, burst_remaining: u32) -> u32 {
+pub fn deployment_target(
+    base_target: u32,
+    counts: &VmCounts,
+    spec_replicas: u32,
+    burst_remaining: u32,
+) -> u32 {
     if burst_remaining > 0 {
         base_target.max(spec_replicas.min(counts.scheduled()))
     } else {

@@ -48,7 +48,10 @@ pub fn normalize(
     recommendations.push_back((input.now, input.raw));
     let keep = input.up.stabilization_window.max(input.down.stabilization_window);
     let cutoff = input.now.saturating_sub(keep);
-    while recommendations.front().is_some_and(|&(t, _)| t <= cutoff && keep > Duration::ZERO) {
+    while recommendations
+        .front()
+        .is_some_and(|&(t, _)| t <= cutoff && keep > Duration::ZERO)
+    {
         recommendations.pop_front();
     }
     if keep == Duration::ZERO {
@@ -61,7 +64,11 @@ pub fn normalize(
         let limit = scale_up_limit(current, events, input.up, input.now).max(current);
         let allowed = input.max.min(limit);
         if desired > allowed {
-            reasons.push(if allowed < input.max { ReasonCode::ScaleUpLimited } else { ReasonCode::ClampedToMax });
+            reasons.push(if allowed < input.max {
+                ReasonCode::ScaleUpLimited
+            } else {
+                ReasonCode::ClampedToMax
+            });
             allowed
         } else {
             desired
@@ -70,7 +77,11 @@ pub fn normalize(
         let limit = scale_down_limit(current, events, input.down, input.now).min(current);
         let allowed = input.min.max(limit);
         if desired < allowed {
-            reasons.push(if allowed > input.min { ReasonCode::ScaleDownLimited } else { ReasonCode::ClampedToMin });
+            reasons.push(if allowed > input.min {
+                ReasonCode::ScaleDownLimited
+            } else {
+                ReasonCode::ClampedToMin
+            });
             allowed
         } else {
             desired
@@ -97,7 +108,12 @@ fn change_in_period(events: &VecDeque<(Timestamp, i64)>, period: Duration, now: 
         .sum()
 }
 
-fn scale_up_limit(current: u32, events: &VecDeque<(Timestamp, i64)>, rules: &ScalingRules, now: Timestamp) -> u32 {
+fn scale_up_limit(
+    current: u32,
+    events: &VecDeque<(Timestamp, i64)>,
+    rules: &ScalingRules,
+    now: Timestamp,
+) -> u32 {
     if rules.select_policy == SelectPolicy::Disabled {
         return current;
     }
@@ -115,7 +131,12 @@ fn scale_up_limit(current: u32, events: &VecDeque<(Timestamp, i64)>, rules: &Sca
     to_u32(limit.unwrap_or(i64::from(current)))
 }
 
-fn scale_down_limit(current: u32, events: &VecDeque<(Timestamp, i64)>, rules: &ScalingRules, now: Timestamp) -> u32 {
+fn scale_down_limit(
+    current: u32,
+    events: &VecDeque<(Timestamp, i64)>,
+    rules: &ScalingRules,
+    now: Timestamp,
+) -> u32 {
     if rules.select_policy == SelectPolicy::Disabled {
         return current;
     }
@@ -140,7 +161,12 @@ fn to_u32(v: i64) -> u32 {
 }
 
 /// Drops events older than the longest policy period.
-pub fn prune_events(events: &mut VecDeque<(Timestamp, i64)>, up: &ScalingRules, down: &ScalingRules, now: Timestamp) {
+pub fn prune_events(
+    events: &mut VecDeque<(Timestamp, i64)>,
+    up: &ScalingRules,
+    down: &ScalingRules,
+    now: Timestamp,
+) {
     let longest = up
         .policies
         .iter()

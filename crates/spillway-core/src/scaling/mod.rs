@@ -39,7 +39,10 @@ pub fn desired_replicas(
     let mut missing: Vec<String> = Vec::new();
     for (i, spec) in policy.metrics.iter().enumerate() {
         // The newest sample for this metric wins.
-        let sample = samples.iter().filter(|s| s.index == i).max_by_key(|s| s.observed_at);
+        let sample = samples
+            .iter()
+            .filter(|s| s.index == i)
+            .max_by_key(|s| s.observed_at);
         let rec = match sample {
             Some(s) => recommend(spec, &s.reading, ctx),
             None => MetricRecommendation::Missing("no sample".into()),
@@ -62,7 +65,11 @@ pub fn desired_replicas(
                 Some(f) if now.since(since) >= oms.after => {
                     reasons.push(reason(
                         ReasonCode::MetricsMissingFallback,
-                        format!("no metric for {}s: fallback to {f} replicas ({})", now.since(since).as_secs(), missing.join("; ")),
+                        format!(
+                            "no metric for {}s: fallback to {f} replicas ({})",
+                            now.since(since).as_secs(),
+                            missing.join("; ")
+                        ),
                     ));
                     f
                 }
@@ -92,7 +99,10 @@ pub fn desired_replicas(
                 if replicas == current {
                     reasons.push(reason(
                         ReasonCode::WithinTolerance,
-                        format!("metrics[{index}] ratio {ratio:.3} within tolerance {}", policy.tolerance),
+                        format!(
+                            "metrics[{index}] ratio {ratio:.3} within tolerance {}",
+                            policy.tolerance
+                        ),
                     ));
                 }
                 replicas
@@ -100,7 +110,12 @@ pub fn desired_replicas(
         }
     };
 
-    behavior::prune_events(&mut state.scale_events, &policy.behavior.scale_up, &policy.behavior.scale_down, now);
+    behavior::prune_events(
+        &mut state.scale_events,
+        &policy.behavior.scale_up,
+        &policy.behavior.scale_down,
+        now,
+    );
     let input = behavior::BehaviorInput {
         raw,
         current,
@@ -113,8 +128,12 @@ pub fn desired_replicas(
     let (replicas, codes) = behavior::normalize(&input, &mut state.recommendations, &state.scale_events);
     for code in codes {
         let message = match code {
-            ReasonCode::ScaleUpLimited => format!("scale-up to {raw} limited to {replicas} by behavior.scaleUp"),
-            ReasonCode::ScaleDownLimited => format!("scale-down to {raw} limited to {replicas} by behavior.scaleDown"),
+            ReasonCode::ScaleUpLimited => {
+                format!("scale-up to {raw} limited to {replicas} by behavior.scaleUp")
+            }
+            ReasonCode::ScaleDownLimited => {
+                format!("scale-down to {raw} limited to {replicas} by behavior.scaleDown")
+            }
             ReasonCode::ScaleDownStabilized => {
                 format!("scale-down to {raw} held at {replicas} by the scale-down stabilization window")
             }
@@ -125,9 +144,15 @@ pub fn desired_replicas(
         reasons.push(reason(code, message));
     }
     if replicas > current {
-        reasons.push(reason(ReasonCode::ScaleUp, format!("{current} → {replicas} replicas")));
+        reasons.push(reason(
+            ReasonCode::ScaleUp,
+            format!("{current} → {replicas} replicas"),
+        ));
     } else if replicas < current {
-        reasons.push(reason(ReasonCode::ScaleDown, format!("{current} → {replicas} replicas")));
+        reasons.push(reason(
+            ReasonCode::ScaleDown,
+            format!("{current} → {replicas} replicas"),
+        ));
     }
     record_change(state, current, replicas, now);
     Desired { replicas, reasons }
@@ -135,7 +160,9 @@ pub fn desired_replicas(
 
 fn record_change(state: &mut PolicyState, current: u32, replicas: u32, now: Timestamp) {
     if replicas != current {
-        state.scale_events.push_back((now, i64::from(replicas) - i64::from(current)));
+        state
+            .scale_events
+            .push_back((now, i64::from(replicas) - i64::from(current)));
     }
     state.last_desired = Some(replicas);
 }

@@ -62,14 +62,21 @@ fn within(ratio: f64, tolerance: f64) -> bool {
 
 fn ceil_u32(x: f64) -> u32 {
     let c = x.ceil();
-    if c >= f64::from(u32::MAX) { u32::MAX } else { c.max(0.0) as u32 }
+    if c >= f64::from(u32::MAX) {
+        u32::MAX
+    } else {
+        c.max(0.0) as u32
+    }
 }
 
 /// External metric, AverageValue: `ceil(usage / target)`.
 fn external_average_value(usage: f64, target: f64, ctx: ReplicaContext) -> MetricRecommendation {
     let ratio = usage / (target * f64::from(ctx.current.max(1)));
     if ctx.current > 0 && within(ratio, ctx.tolerance) {
-        return MetricRecommendation::Replicas { replicas: ctx.current, ratio };
+        return MetricRecommendation::Replicas {
+            replicas: ctx.current,
+            ratio,
+        };
     }
     MetricRecommendation::Replicas {
         replicas: ceil_u32(usage / target),
@@ -82,7 +89,10 @@ fn external_average_value(usage: f64, target: f64, ctx: ReplicaContext) -> Metri
 fn external_value(usage: f64, target: f64, ctx: ReplicaContext) -> MetricRecommendation {
     let ratio = usage / target;
     if within(ratio, ctx.tolerance) {
-        return MetricRecommendation::Replicas { replicas: ctx.current, ratio };
+        return MetricRecommendation::Replicas {
+            replicas: ctx.current,
+            ratio,
+        };
     }
     MetricRecommendation::Replicas {
         replicas: ceil_u32(ratio * f64::from(ctx.ready.max(1))),
@@ -92,25 +102,35 @@ fn external_value(usage: f64, target: f64, ctx: ReplicaContext) -> MetricRecomme
 
 /// Resource utilization with the HPA's treatment of missing and unready pods.
 fn resource_utilization(pods: &[PodMetric], target_pct: f64, ctx: ReplicaContext) -> MetricRecommendation {
-    rebalanced(pods, ctx, |values| {
-        let usage: f64 = values.iter().map(|(u, _)| u).sum();
-        let requests: f64 = values.iter().map(|(_, r)| r).sum();
-        if requests <= 0.0 {
-            return None;
-        }
-        Some(usage * 100.0 / requests / target_pct)
-    }, |request| request * target_pct.max(100.0) / 100.0)
+    rebalanced(
+        pods,
+        ctx,
+        |values| {
+            let usage: f64 = values.iter().map(|(u, _)| u).sum();
+            let requests: f64 = values.iter().map(|(_, r)| r).sum();
+            if requests <= 0.0 {
+                return None;
+            }
+            Some(usage * 100.0 / requests / target_pct)
+        },
+        |request| request * target_pct.max(100.0) / 100.0,
+    )
 }
 
 /// Resource AverageValue: average usage per pod against the target.
 fn plain_average(pods: &[PodMetric], target: f64, ctx: ReplicaContext) -> MetricRecommendation {
-    rebalanced(pods, ctx, |values| {
-        if values.is_empty() || target <= 0.0 {
-            return None;
-        }
-        let usage: f64 = values.iter().map(|(u, _)| u).sum();
-        Some(usage / values.len() as f64 / target)
-    }, |_| target)
+    rebalanced(
+        pods,
+        ctx,
+        |values| {
+            if values.is_empty() || target <= 0.0 {
+                return None;
+            }
+            let usage: f64 = values.iter().map(|(u, _)| u).sum();
+            Some(usage / values.len() as f64 / target)
+        },
+        |_| target,
+    )
 }
 
 /// The shared shape of GetResourceReplicas / calcPlainMetricReplicas:
@@ -147,7 +167,10 @@ fn rebalanced(
     let rebalance_unready = !unready.is_empty() && ratio > 1.0;
     if !rebalance_unready && missing.is_empty() {
         if within(ratio, ctx.tolerance) {
-            return MetricRecommendation::Replicas { replicas: ctx.current, ratio };
+            return MetricRecommendation::Replicas {
+                replicas: ctx.current,
+                ratio,
+            };
         }
         return MetricRecommendation::Replicas {
             replicas: ceil_u32(ratio * ready.len() as f64),
@@ -164,9 +187,15 @@ fn rebalanced(
         all.extend(unready.iter().map(|&r| (0.0, r)));
     }
     let Some(new_ratio) = ratio_of(&all) else {
-        return MetricRecommendation::Replicas { replicas: ctx.current, ratio };
+        return MetricRecommendation::Replicas {
+            replicas: ctx.current,
+            ratio,
+        };
     };
-    if within(new_ratio, ctx.tolerance) || (ratio < 1.0 && new_ratio > 1.0) || (ratio > 1.0 && new_ratio < 1.0) {
+    if within(new_ratio, ctx.tolerance)
+        || (ratio < 1.0 && new_ratio > 1.0)
+        || (ratio > 1.0 && new_ratio < 1.0)
+    {
         return MetricRecommendation::Replicas {
             replicas: ctx.current,
             ratio: new_ratio,
@@ -179,5 +208,8 @@ fn rebalanced(
             ratio: new_ratio,
         };
     }
-    MetricRecommendation::Replicas { replicas, ratio: new_ratio }
+    MetricRecommendation::Replicas {
+        replicas,
+        ratio: new_ratio,
+    }
 }

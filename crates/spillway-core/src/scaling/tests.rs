@@ -13,7 +13,10 @@ const HEAD: &str = "cluster: {id: test}\nmetricSources: {prometheus: {url: 'http
 fn policy(body: &str) -> Policy {
     let yaml = format!("{HEAD}{body}");
     let loaded = config::load(&yaml).unwrap_or_else(|e| panic!("{e}"));
-    let p = loaded.policies[0].result.clone().unwrap_or_else(|e| panic!("{e:?}"));
+    let p = loaded.policies[0]
+        .result
+        .clone()
+        .unwrap_or_else(|e| panic!("{e:?}"));
     (*p).clone()
 }
 
@@ -47,7 +50,14 @@ fn at(s: i64) -> Timestamp {
 }
 
 fn run(p: &Policy, value: f64, current: u32, now: i64, state: &mut PolicyState) -> Desired {
-    desired_replicas(p, &[MetricSample::value(0, value, at(now))], current, current, at(now), state)
+    desired_replicas(
+        p,
+        &[MetricSample::value(0, value, at(now))],
+        current,
+        current,
+        at(now),
+        state,
+    )
 }
 
 #[test]
@@ -91,7 +101,9 @@ fn doc_ratio_within_tolerance_skips_scaling() {
 fn doc_missing_pods_count_as_zero_on_scale_up() {
     // Utilization 100 % on 2 ready pods against a 50 % target: ratio 2. The
     // missing pod counts as 0 %, so the ratio becomes 200/3/50 = 1.33 over 3 pods: 4.
-    let p = policy("- name: web\n  target: {namespace: shop, name: web}\n  maxReplicas: 100\n  metrics:\n  - resource: {name: cpu, targetAverageUtilization: 50}\n");
+    let p = policy(
+        "- name: web\n  target: {namespace: shop, name: web}\n  maxReplicas: 100\n  metrics:\n  - resource: {name: cpu, targetAverageUtilization: 50}\n",
+    );
     let sample = MetricSample {
         index: 0,
         reading: pods(&[Some(500.0), Some(500.0), None], true),
@@ -105,14 +117,19 @@ fn doc_missing_pods_count_as_zero_on_scale_up() {
 fn doc_missing_pods_count_as_full_on_scale_down() {
     // 10 % on two ready pods against 50 %: scale-down. The missing pod counts
     // as 100 %: (10+10+100)/3 = 40 % → ratio 0.8 over 3 pods → 3 (2.4 rounds up)... → no reduction below ceil.
-    let p = policy("- name: web\n  target: {namespace: shop, name: web}\n  maxReplicas: 100\n  behavior: {scaleDown: {stabilizationWindow: 0s}}\n  metrics:\n  - resource: {name: cpu, targetAverageUtilization: 50}\n");
+    let p = policy(
+        "- name: web\n  target: {namespace: shop, name: web}\n  maxReplicas: 100\n  behavior: {scaleDown: {stabilizationWindow: 0s}}\n  metrics:\n  - resource: {name: cpu, targetAverageUtilization: 50}\n",
+    );
     let sample = MetricSample {
         index: 0,
         reading: pods(&[Some(50.0), Some(50.0), None], true),
         observed_at: at(0),
     };
     let d = desired_replicas(&p, &[sample], 3, 2, at(0), &mut PolicyState::default());
-    assert_eq!(d.replicas, 3, "ceil(0.8 × 3) = 3: the missing pod keeps the HPA from scaling down");
+    assert_eq!(
+        d.replicas, 3,
+        "ceil(0.8 × 3) = 3: the missing pod keeps the HPA from scaling down"
+    );
 }
 
 #[test]
@@ -122,7 +139,10 @@ fn doc_default_scale_up_is_100_percent_or_4_pods_per_15s() {
     let d = run(&p, 10_000.0, 1, 0, &mut st);
     assert_eq!(d.replicas, 5, "max(1 × 200 %, 1 + 4)");
     let d = run(&p, 10_000.0, 5, 5, &mut st);
-    assert_eq!(d.replicas, 5, "within the same 15 s period nothing more is allowed");
+    assert_eq!(
+        d.replicas, 5,
+        "within the same 15 s period nothing more is allowed"
+    );
     let d = run(&p, 10_000.0, 5, 15, &mut st);
     assert_eq!(d.replicas, 10, "next period: max(5 × 200 %, 5 + 4)");
 }
@@ -157,7 +177,11 @@ fn doc_scale_down_stabilization_uses_highest_recommendation() {
     // Demand halves: the 300 s window keeps the earlier 10.
     let d = run(&p, 500.0, 10, 60, &mut st);
     assert_eq!(d.replicas, 10);
-    assert!(d.reasons.iter().any(|r| r.code == ReasonCode::ScaleDownStabilized));
+    assert!(
+        d.reasons
+            .iter()
+            .any(|r| r.code == ReasonCode::ScaleDownStabilized)
+    );
     assert_eq!(run(&p, 500.0, 10, 299, &mut st).replicas, 10);
     assert_eq!(run(&p, 500.0, 10, 301, &mut st).replicas, 5);
 }
@@ -193,7 +217,11 @@ fn all_metrics_missing_holds_then_falls_back() {
     assert_eq!(d.replicas, 7);
     let d = desired_replicas(&p, &missing(120), 7, 7, at(120), &mut st);
     assert_eq!(d.replicas, 20);
-    assert!(d.reasons.iter().any(|r| r.code == ReasonCode::MetricsMissingFallback));
+    assert!(
+        d.reasons
+            .iter()
+            .any(|r| r.code == ReasonCode::MetricsMissingFallback)
+    );
     // Recovery resumes normal scaling and resets the clock.
     let d = run(&p, 3000.0, 20, 135, &mut st);
     assert_eq!(d.replicas, 30);
@@ -214,11 +242,17 @@ fn partial_metrics_only_scale_up() {
     let p = policy(
         "- name: web\n  target: {namespace: shop, name: web}\n  maxReplicas: 100\n  behavior: {scaleDown: {stabilizationWindow: 0s}}\n  metrics:\n  - prometheus: {query: a, targetAverageValue: 100}\n  - prometheus: {query: b, targetAverageValue: 100}\n",
     );
-    let down = [MetricSample::value(0, 100.0, at(0)), MetricSample::missing(1, "timeout", at(0))];
+    let down = [
+        MetricSample::value(0, 100.0, at(0)),
+        MetricSample::missing(1, "timeout", at(0)),
+    ];
     let d = desired_replicas(&p, &down, 10, 10, at(0), &mut PolicyState::default());
     assert_eq!(d.replicas, 10);
     assert!(d.reasons.iter().any(|r| r.code == ReasonCode::MetricsPartial));
-    let up = [MetricSample::value(0, 1500.0, at(0)), MetricSample::missing(1, "timeout", at(0))];
+    let up = [
+        MetricSample::value(0, 1500.0, at(0)),
+        MetricSample::missing(1, "timeout", at(0)),
+    ];
     let d = desired_replicas(&p, &up, 10, 10, at(0), &mut PolicyState::default());
     assert_eq!(d.replicas, 15);
 }
@@ -228,7 +262,10 @@ fn maximum_over_metrics_wins() {
     let p = policy(
         "- name: web\n  target: {namespace: shop, name: web}\n  maxReplicas: 100\n  metrics:\n  - prometheus: {query: a, targetAverageValue: 100}\n  - prometheus: {query: b, targetValue: 50}\n",
     );
-    let s = [MetricSample::value(0, 1200.0, at(0)), MetricSample::value(1, 100.0, at(0))];
+    let s = [
+        MetricSample::value(0, 1200.0, at(0)),
+        MetricSample::value(1, 100.0, at(0)),
+    ];
     // a: 12; b: ratio 2 × 10 ready = 20.
     let d = desired_replicas(&p, &s, 10, 10, at(0), &mut PolicyState::default());
     assert_eq!(d.replicas, 20);

@@ -1,0 +1,189 @@
+//! Property tests of the planner's invariants over random worlds.
+
+#![allow(clippy::unwrap_used)]
+
+use proptest::prelude::*;
+
+use super::testkit::{World, policy};
+use super::*;
+use crate::burst::{BurstReplica, BurstState};
+use crate::snapshot::VmPodState;
+
+#[derive(Debug, Clone)]
+struct Case {
+    nodes: usize,
+    node_cores: i64,
+    ready: u32,
+    burst: Vec<(u8, bool)>,
+    demand: f64,
+    cap_mode: bool,
+    budget: Option<f64>,
+    burst_max: u32,
+    ticks: Vec<(f64, u8)>,
+}
+
+fn case() -> impl Strategy<Value = Case> {
+    (
+        1usize..6,
+        1i64..8,
+        1u32..20,
+        prop::collection::vec((0u8..4, any::<bool>()), 0..12),
+        0.0f64..6000.0,
+        any::<bool>(),
+        prop::option::of(0.01f64..2.0),
+        1u32..40,
+        prop::collection::vec((0.0f64..6000.0, 0u8..8), 1..8),
+    )
+        .prop_map(
+            |(nodes, node_cores, ready, burst, demand, cap_mode, budget, burst_max, ticks)| Case {
+                nodes,
+                node_cores,
+                ready,
+                burst,
+                demand,
+                cap_mode,
+                budget,
+                burst_max,
+                ticks,
+            },
+        )
+}
+
+fn world(c: &Case) -> World {
+    let budget = c
+        .budget
+        .map(|b| format!(", maxHourlyCost: {b}"))
+        .unwrap_or_default();
+    let overflow = if c.cap_mode { "cap" } else { "pending" };
+    let p = policy(&format!(
+        "{{enabled: true, maxReplicas: {}, vmOverflow: {overflow}{budget}, scaleInStabilization: 30s}}",
+        c.burst_max
+    ));
+    let mut w = World::new(p, c.nodes, c.node_cores * 1000, c.ready);
+    for (i, (state, current)) in c.burst.iter().enumerate() {
+        let state = match state {
+            0 => BurstState::Provisioning,
+            1 => BurstState::Ready,
+            2 => BurstState::Failed,
+            _ => BurstState::Deleting,
+        };
+        w.inventory.replicas.push(BurstReplica {
+            name: format!("c1-web-{i}"),
+            ordinal: i as u32,
+            template_hash: if *current { "h1".into() } else { "h0".into() },
+            location: "westeurope".into(),
+            state,
+            created_at: w.now,
+        });
+    }
+    w.demand = c.demand;
+    w
+}
+
+/// Steps the world: the random `event` decides what happens between ticks.
+fn evolve(w: &mut World, event: u8) {
+    match event {
+        0 => w.schedule(),
+        1 => w.make_ready(),
+        2 => w.burst_ready(),
+        3 => w.add_node(4000),
+        4 => {
+            if let Some(r) = w
+                .inventory
+                .replicas
+                .iter_mut()
+                .find(|r| r.state == BurstState::Ready)
+            {
+                r.state = BurstState::Failed;
+            }
+        }
+        _ => {
+            w.schedule();
+            w.make_ready();
+            w.burst_ready();
+        }
+    }
+    w.advance(15);
+}
+
+/// Live replicas are within burst.maxReplicas and the budget.
+fn within_caps(w: &World, c: &Case) -> bool {
+    let per_replica = crate::cost::aci_replica_hourly(
+        &crate::aci::GroupRequests::from_template(&w.workload.template.requests),
+        &w.policy.pricing,
+    );
+    live(w) <= c.burst_max as usize && c.budget.is_none_or(|b| live(w) as f64 * per_replica <= b + 1e-9)
+}
+
+fn live(w: &World) -> usize {
+    w.inventory
+        .replicas
+        .iter()
+        .filter(|r| r.state != BurstState::Deleting && r.state != BurstState::Failed)
+        .count()
+}
+
+fn serving(w: &World, state: &PolicyState) -> usize {
+    w.ready_vm()
+        + w.inventory
+            .replicas
+            .iter()
+            .filter(|r| r.state == BurstState::Ready && !state.is_draining(&r.name))
+            .count()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn invariants_hold_over_random_runs(c in case()) {
+        let mut w = world(&c);
+        let bmax = c.burst_max as usize;
+        let mut live_was_within_caps = within_caps(&w, &c);
+        for (demand, event) in c.ticks.clone() {
+            let serving_before = serving(&w, &w.state);
+            let scheduled_before =
+                w.workload.pods.iter().filter(|p| !matches!(p.state, VmPodState::Pending { .. })).count() as u32;
+            let (p, next) = w.peek();
+
+            // Total within [min, max].
+            prop_assert!((1..=100).contains(&p.desired_replicas), "D = {}", p.desired_replicas);
+            let mut after = w.clone_for_check();
+            after.state = next.clone();
+            after.apply(&p);
+            // Burst within burst.maxReplicas and the budget (once it was within them).
+            if live_was_within_caps {
+                prop_assert!(live(&after) <= bmax, "live {} > max {bmax}", live(&after));
+                if let Some(b) = c.budget {
+                    prop_assert!(p.burst_hourly_cost <= b + 1e-9, "cost {} > budget {b}", p.burst_hourly_cost);
+                }
+            }
+            // Cap mode: no burst replica is created while the VM pool can take one.
+            if c.cap_mode && !p.creates.is_empty() {
+                prop_assert!(p.deployment_replicas >= scheduled_before.saturating_add(p.vm_fit).min(p.desired_replicas),
+                    "creating burst replicas with {} VM slots unused", p.vm_fit);
+            }
+            // Burst first on scale-in: the Deployment drops scheduled VM replicas only when no burst replica remains.
+            if p.deployment_replicas < scheduled_before.min(w.workload.spec_replicas) {
+                prop_assert_eq!(live(&after), 0, "VM replicas removed while burst replicas remain");
+            }
+            // Make before break: removals never take serving capacity below D.
+            let serving_after = serving(&after, &next);
+            prop_assert!(!live_was_within_caps || serving_after >= serving_before.min(p.desired_replicas as usize),
+                "serving {serving_before} → {serving_after} with D = {}", p.desired_replicas);
+
+            // Idempotence: plan again on the world the plan produced.
+            let (again, _) = after.peek();
+            prop_assert!(again.creates.is_empty() && again.drains.is_empty() && again.scale.is_none(),
+                "second plan acts: {:#?}", again);
+            prop_assert!(again.deletes.iter().all(|d| d.cause == DeleteCause::Drained && p.drains.is_empty()) || again.deletes.is_empty(),
+                "second plan deletes: {:#?}", again.deletes);
+
+            w.state = next;
+            w.apply(&p);
+            live_was_within_caps = within_caps(&w, &c);
+            w.demand = demand;
+            evolve(&mut w, event);
+        }
+    }
+}

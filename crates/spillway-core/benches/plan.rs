@@ -12,8 +12,8 @@ use spillway_core::config::{self, Policy};
 use spillway_core::metrics::MetricSample;
 use spillway_core::resources::Resources;
 use spillway_core::snapshot::{
-    BoundPod, ClusterSnapshot, NodeInfo, PodTemplate, Taint, TaintEffect, Toleration, TolerationOperator, VmPod,
-    VmPodState, WorkloadStatus,
+    BoundPod, ClusterSnapshot, NodeInfo, PodTemplate, Taint, TaintEffect, Toleration, TolerationOperator,
+    VmPod, VmPodState, WorkloadStatus,
 };
 use spillway_core::time::Timestamp;
 use spillway_core::{PlanInput, PolicyState, plan};
@@ -100,7 +100,13 @@ fn ticks(policies: &[Arc<Policy>]) -> Vec<Tick> {
             let pods = (0..20)
                 .map(|k| VmPod {
                     name: format!("app{i}-{k}"),
-                    state: if k < 15 { VmPodState::Ready } else { VmPodState::Pending { unschedulable: k % 2 == 0 } },
+                    state: if k < 15 {
+                        VmPodState::Ready
+                    } else {
+                        VmPodState::Pending {
+                            unschedulable: k % 2 == 0,
+                        }
+                    },
                     created_at: Timestamp::from_secs(9_990),
                 })
                 .collect();
@@ -121,7 +127,11 @@ fn ticks(policies: &[Arc<Policy>]) -> Vec<Tick> {
                 } else {
                     vec![]
                 },
-                node_selector: if i % 3 == 0 { labels(&[("agentpool", format!("pool{}", i % 5))]) } else { BTreeMap::new() },
+                node_selector: if i % 3 == 0 {
+                    labels(&[("agentpool", format!("pool{}", i % 5))])
+                } else {
+                    BTreeMap::new()
+                },
                 hash: "h1".into(),
                 ..Default::default()
             };
@@ -140,7 +150,11 @@ fn ticks(policies: &[Arc<Policy>]) -> Vec<Tick> {
             };
             Tick {
                 policy: p.clone(),
-                workload: WorkloadStatus { spec_replicas: 20, pods, template },
+                workload: WorkloadStatus {
+                    spec_replicas: 20,
+                    pods,
+                    template,
+                },
                 inventory,
                 samples: vec![MetricSample::value(0, 2_600.0 + i as f64, now)],
             }
@@ -199,19 +213,34 @@ fn bench(c: &mut Criterion) {
             criterion::BatchSize::LargeInput,
         )
     });
-    g.bench_function("one_policy_5000_nodes", |b| b.iter(|| black_box(plan_one(&ticks[1], &cluster))));
+    g.bench_function("one_policy_5000_nodes", |b| {
+        b.iter(|| black_box(plan_one(&ticks[1], &cluster)))
+    });
     g.bench_function("1000_policies_5000_nodes", |b| {
         b.iter(|| ticks.iter().map(|t| plan_one(t, &cluster)).sum::<usize>())
     });
-    g.bench_function("baseline_bare_node_scan", |b| b.iter(|| black_box(bare_scan(&cluster))));
+    g.bench_function("baseline_bare_node_scan", |b| {
+        b.iter(|| black_box(bare_scan(&cluster)))
+    });
     g.finish();
 
     let base = median_secs(|| drop(black_box(bare_scan(&cluster))), 201);
     let one = median_secs(|| drop(black_box(plan_one(&ticks[1], &cluster))), 201);
-    let all = median_secs(|| drop(black_box(ticks.iter().map(|t| plan_one(t, &cluster)).sum::<usize>())), 21);
+    let all = median_secs(
+        || {
+            drop(black_box(
+                ticks.iter().map(|t| plan_one(t, &cluster)).sum::<usize>(),
+            ))
+        },
+        21,
+    );
     println!("\nmedians in this process:");
     println!("  baseline bare node scan      {:>10.1} µs", base * 1e6);
-    println!("  plan, one policy             {:>10.1} µs  ({:.1}× baseline; target ≤ 1 ms)", one * 1e6, one / base);
+    println!(
+        "  plan, one policy             {:>10.1} µs  ({:.1}× baseline; target ≤ 1 ms)",
+        one * 1e6,
+        one / base
+    );
     println!(
         "  plan, 1,000 policies         {:>10.2} ms  ({:.1}× 1,000 baselines; target ≤ 100 ms)",
         all * 1e3,

@@ -9,11 +9,19 @@ fn repo() -> PathBuf {
 }
 
 fn validate(args: &[&Path]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_spillway")).arg("validate").args(args).output().expect("runs")
+    Command::new(env!("CARGO_BIN_EXE_spillway"))
+        .arg("validate")
+        .args(args)
+        .output()
+        .expect("runs")
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 fn assert_no_panic(o: &Output) {
@@ -57,13 +65,23 @@ fn invalid_examples_report_every_problem_with_its_path() {
     let o = validate(&[&dir.join("typos.yaml")]);
     assert_eq!(o.status.code(), Some(1));
     let t = text(&o);
-    assert!(t.contains("policies[0].maxReplica: unknown key `maxReplica` (did you mean `maxReplicas`?)"), "{t}");
-    assert!(t.contains("policies[0].burst.enabeld: unknown key `enabeld` (did you mean `enabled`?)"), "{t}");
+    assert!(
+        t.contains("policies[0].maxReplica: unknown key `maxReplica` (did you mean `maxReplicas`?)"),
+        "{t}"
+    );
+    assert!(
+        t.contains("policies[0].burst.enabeld: unknown key `enabeld` (did you mean `enabled`?)"),
+        "{t}"
+    );
 
     let o = validate(&[&dir.join("bad-global.yaml")]);
     assert_eq!(o.status.code(), Some(1));
     let t = text(&o);
-    for expected in ["interval: invalid duration", "cluster.id:", "azure.subscriptionId:"] {
+    for expected in [
+        "interval: invalid duration",
+        "cluster.id:",
+        "azure.subscriptionId:",
+    ] {
         assert!(t.contains(expected), "missing {expected:?} in:\n{t}");
     }
 }
@@ -76,7 +94,9 @@ fn garbage_gets_a_clear_error_and_no_panic() {
         std::fs::write(&p, bytes).expect("write");
         p
     };
-    let binary: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 7) as u8).collect();
+    let binary: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 7) as u8)
+        .collect();
     let cases: Vec<(PathBuf, &str)> = vec![
         (write("binary.yaml", &binary), "not UTF-8"),
         (write("huge.yaml", &vec![b'a'; 10 * 1024 * 1024]), "the limit is 1048576 bytes"),
@@ -100,7 +120,12 @@ fn garbage_gets_a_clear_error_and_no_panic() {
         let o = validate(&[&path]);
         assert_no_panic(&o);
         assert_eq!(o.status.code(), Some(1), "{}: {}", path.display(), text(&o));
-        assert!(text(&o).contains(expected), "{}: expected {expected:?} in {}", path.display(), text(&o));
+        assert!(
+            text(&o).contains(expected),
+            "{}: expected {expected:?} in {}",
+            path.display(),
+            text(&o)
+        );
     }
 }
 

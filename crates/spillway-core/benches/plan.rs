@@ -185,11 +185,11 @@ fn bare_scan(cluster: &ClusterSnapshot) -> i64 {
         .sum()
 }
 
-fn median_secs(mut f: impl FnMut(), runs: usize) -> f64 {
+fn median_secs<T>(mut f: impl FnMut() -> T, runs: usize) -> f64 {
     let mut v: Vec<f64> = (0..runs)
         .map(|_| {
             let t = std::time::Instant::now();
-            f();
+            black_box(f());
             t.elapsed().as_secs_f64()
         })
         .collect();
@@ -224,16 +224,9 @@ fn bench(c: &mut Criterion) {
     });
     g.finish();
 
-    let base = median_secs(|| drop(black_box(bare_scan(&cluster))), 201);
-    let one = median_secs(|| drop(black_box(plan_one(&ticks[1], &cluster))), 201);
-    let all = median_secs(
-        || {
-            drop(black_box(
-                ticks.iter().map(|t| plan_one(t, &cluster)).sum::<usize>(),
-            ))
-        },
-        21,
-    );
+    let base = median_secs(|| bare_scan(&cluster), 201);
+    let one = median_secs(|| plan_one(&ticks[1], &cluster), 201);
+    let all = median_secs(|| ticks.iter().map(|t| plan_one(t, &cluster)).sum::<usize>(), 21);
     println!("\nmedians in this process:");
     println!("  baseline bare node scan      {:>10.1} µs", base * 1e6);
     println!(

@@ -1,11 +1,141 @@
-//! `spillway simulate`: placeholder until the simulator lands (issue 3).
+//! `spillway simulate`: what-if on a load trace with the real planner, in
+//! virtual time, against the baselines (issue 3).
 
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use spillway_sim::{DemandOverrides, RunOptions, Simulation};
+
+/// Where the report goes when `--report` is not given.
+const DEFAULT_REPORT: &str = "spillway-report.html";
 
 #[derive(Debug, clap::Args)]
-pub struct SimulateArgs {}
+pub struct SimulateArgs {
+    /// Scenario file (YAML). Default: the embedded default scenario (a day with a flash crowd).
+    #[arg(long, value_name = "FILE")]
+    scenario: Option<PathBuf>,
+    /// Replace the scenario's demand with a `t_seconds,value` CSV (values are arrivals per interval).
+    #[arg(long, value_name = "CSV")]
+    trace: Option<PathBuf>,
+    /// Scale the demand so that its peak needs N ready replicas (with --trace, default: 2.5× the initial VM pool).
+    #[arg(long, value_name = "N")]
+    peak_replicas: Option<String>,
+    /// Simulate at most this long (e.g. 6h, 7d, or seconds).
+    #[arg(long, value_name = "D")]
+    duration: Option<String>,
+    /// Random seed (ACI and node latencies, failures, synthetic noise). Default: the scenario's.
+    #[arg(long, value_name = "S")]
+    seed: Option<u64>,
+    /// Write the figures as JSON here.
+    #[arg(long, value_name = "PATH")]
+    json: Option<PathBuf>,
+    /// Write the HTML report here (default: spillway-report.html in the current directory).
+    #[arg(long, value_name = "PATH")]
+    report: Option<PathBuf>,
+}
 
-pub fn run(_args: SimulateArgs) -> ExitCode {
-    eprintln!("spillway simulate is not built yet (issue 3)");
-    ExitCode::from(2)
+pub fn run(args: SimulateArgs) -> ExitCode {
+    match simulate(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn simulate(args: &SimulateArgs) -> Result<()> {
+    let peak_replicas = match &args.peak_replicas {
+        None => None,
+        Some(raw) => {
+            let n: f64 = raw
+                .trim()
+                .parse()
+                .with_context(|| format!("--peak-replicas {raw:?} is not a number"))?;
+            if !(n.is_finite() && n > 0.0) {
+                bail!("--peak-replicas {raw} must be a number above 0");
+            }
+            Some(n)
+        }
+    };
+    let duration_secs = match &args.duration {
+        None => None,
+        Some(raw) => Some(parse_duration(raw)?),
+    };
+    let overrides = DemandOverrides {
+        trace: args.trace.as_deref(),
+        peak_replicas,
+        duration_secs,
+    };
+    let sim = Simulation::load(args.scenario.as_deref(), &overrides, args.seed)?;
+    let seconds = sim.demand.len() as u64;
+    let strategies_with_world = 4;
+    let bar = (std::io::stdout().is_terminal() && seconds >= 2 * 86_400).then(|| {
+        let b = ProgressBar::new(seconds * strategies_with_world);
+        if let Ok(style) = ProgressStyle::with_template("{spinner} simulating [{bar:40}] {percent}% {eta}") {
+            b.set_style(style.progress_chars("=> "));
+        }
+        b
+    });
+    let started = Instant::now();
+    let outcome = sim.run(&RunOptions::default(), &|n| {
+        if let Some(b) = &bar {
+            b.inc(n);
+        }
+    });
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let wall = started.elapsed().as_secs_f64();
+
+    println!(
+        "scenario {} (seed {}): {} simulated seconds ({:.2} days), demand: {}",
+        outcome.scenario,
+        outcome.seed,
+        outcome.simulated_seconds,
+        outcome.simulated_seconds as f64 / 86_400.0,
+        outcome.demand_source
+    );
+    println!();
+    print!("{}", outcome.table());
+    println!();
+    println!("{}", outcome.verdict());
+    println!(
+        "simulated in {wall:.2} s wall, all strategies ({:.0}× simulated time)",
+        outcome.simulated_seconds as f64 / wall.max(1e-9)
+    );
+    if let Some(path) = &args.json {
+        write(path, outcome.json_string().as_bytes())?;
+        println!("figures written to {}", path.display());
+    }
+    let report_path = args
+        .report
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_REPORT));
+    let html = spillway_sim::report::render(&outcome)?;
+    write(&report_path, html.as_bytes())?;
+    println!("report written to {}", report_path.display());
+    Ok(())
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+    std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn parse_duration(raw: &str) -> Result<u64> {
+    let raw = raw.trim();
+    let secs = match raw.parse::<f64>() {
+        Ok(s) => s,
+        Err(_) => humantime::parse_duration(raw)
+            .with_context(|| format!("--duration {raw:?} is not a duration (like 90m, 6h, 7d, or seconds)"))?
+            .as_secs_f64(),
+    };
+    if !(secs.is_finite() && secs >= 1.0) {
+        bail!("--duration {raw} must be at least 1s");
+    }
+    Ok(secs as u64)
 }

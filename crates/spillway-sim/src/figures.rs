@@ -1,0 +1,239 @@
+//! The figures of one strategy, measured second by second, and the
+//! downsampled series the report draws.
+
+use serde::Serialize;
+
+use crate::world::World;
+
+/// The figures, in SI units and the configuration's currency.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Figures {
+    /// ∫max(0, demand − served capacity) / ∫demand.
+    pub unserved_fraction: f64,
+    /// ∫max(0, demand − served capacity)/capacityPerReplica dt.
+    pub shortfall_replica_seconds: f64,
+    /// 99th percentile over seconds of the shortfall in replicas.
+    pub p99_shortfall_replicas: f64,
+    /// Mean length of shortfall episodes (see README).
+    pub mean_time_to_recover_seconds: f64,
+    pub cost_total: f64,
+    pub cost_vm: f64,
+    pub cost_aci: f64,
+    pub container_groups_created: u64,
+    pub peak_burst_replicas: u64,
+    pub decisions: u64,
+}
+
+/// One point of the report's series: a bucket of seconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Point {
+    pub t: f64,
+    pub demand: f64,
+    /// Served capacity of Ready VM replicas (demand units per second).
+    pub capacity_vm: f64,
+    /// Served capacity of ACI replicas (burst groups, or virtual-node pods).
+    pub capacity_aci: f64,
+    pub burst_replicas: f64,
+    pub pending_pods: f64,
+    pub nodes: f64,
+    pub cost_cumulative: f64,
+}
+
+/// The world's state at one second, kept only when asked (tests).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Sample {
+    pub t: u64,
+    pub demand: f64,
+    pub vm_ready: u32,
+    pub vm_starting: u32,
+    pub pending: u32,
+    pub unschedulable: u32,
+    pub burst_live: u32,
+    pub burst_serving: u32,
+    pub nodes_ready: u32,
+    pub nodes_booting: u32,
+    pub spec_replicas: u32,
+    /// Hourly price of every container group billed now.
+    pub aci_hourly: f64,
+}
+
+/// Episodes closer than this are one episode (a replica flapping is not a recovery).
+const EPISODE_MERGE_SECS: u64 = 30;
+
+pub struct Recorder {
+    capacity_per_replica: f64,
+    demand_total: f64,
+    unserved: f64,
+    shortfall_rs: f64,
+    shortfall: Vec<f32>,
+    episode_start: Option<u64>,
+    last_short: u64,
+    episodes: u64,
+    episode_secs: u64,
+    peak_burst: u64,
+    bucket: u64,
+    acc: Point,
+    in_bucket: u64,
+    pub series: Vec<Point>,
+    pub timeline: Option<Vec<Sample>>,
+}
+
+impl Recorder {
+    pub fn new(capacity_per_replica: f64, seconds: u64, timeline: bool) -> Self {
+        Recorder {
+            capacity_per_replica,
+            demand_total: 0.0,
+            unserved: 0.0,
+            shortfall_rs: 0.0,
+            shortfall: Vec::with_capacity(seconds as usize),
+            episode_start: None,
+            last_short: 0,
+            episodes: 0,
+            episode_secs: 0,
+            peak_burst: 0,
+            bucket: bucket_for(seconds),
+            acc: Point::default(),
+            in_bucket: 0,
+            series: Vec::new(),
+            timeline: timeline.then(Vec::new),
+        }
+    }
+
+    /// Accounts second `t` with `demand` against the world as it is now.
+    pub fn record(&mut self, t: u64, demand: f64, world: &World) {
+        let cpr = self.capacity_per_replica;
+        let c = world.pods.counts;
+        let served = f64::from(world.serving()) * cpr;
+        let short = (demand - served).max(0.0);
+        self.demand_total += demand;
+        self.unserved += short;
+        let short_replicas = short / cpr;
+        self.shortfall_rs += short_replicas;
+        self.shortfall.push(short_replicas as f32);
+        self.track_episode(t, short > 1e-9);
+        let burst = u64::from(world.aci.live);
+        self.peak_burst = self.peak_burst.max(burst);
+
+        let a = &mut self.acc;
+        a.demand += demand;
+        a.capacity_vm += f64::from(c.ready_vm) * cpr;
+        a.capacity_aci += f64::from(c.ready_virtual + world.aci.serving) * cpr;
+        a.burst_replicas = a.burst_replicas.max(burst as f64);
+        a.pending_pods = a.pending_pods.max(f64::from(c.pending));
+        a.nodes += f64::from(world.nodes.ready_count() + world.nodes.booting_count());
+        self.in_bucket += 1;
+        if self.in_bucket == self.bucket {
+            self.flush(t + 1 - self.bucket, world.cost_vm + world.cost_aci);
+        }
+        if let Some(tl) = &mut self.timeline {
+            tl.push(Sample {
+                t,
+                demand,
+                vm_ready: c.ready_vm,
+                vm_starting: c.starting,
+                pending: c.pending,
+                unschedulable: c.unschedulable,
+                burst_live: world.aci.live,
+                burst_serving: world.aci.serving,
+                nodes_ready: world.nodes.ready_count(),
+                nodes_booting: world.nodes.booting_count(),
+                spec_replicas: world.pods.spec_replicas(),
+                aci_hourly: world.aci.billed_hourly(),
+            });
+        }
+    }
+
+    fn flush(&mut self, start: u64, cost: f64) {
+        let n = self.in_bucket as f64;
+        let a = self.acc;
+        self.series.push(Point {
+            t: start as f64,
+            demand: a.demand / n,
+            capacity_vm: a.capacity_vm / n,
+            capacity_aci: a.capacity_aci / n,
+            burst_replicas: a.burst_replicas,
+            pending_pods: a.pending_pods,
+            nodes: a.nodes / n,
+            cost_cumulative: cost,
+        });
+        self.acc = Point::default();
+        self.in_bucket = 0;
+    }
+
+    fn track_episode(&mut self, t: u64, short: bool) {
+        if short {
+            match self.episode_start {
+                Some(_) if t - self.last_short > EPISODE_MERGE_SECS => {
+                    self.close_episode();
+                    self.episode_start = Some(t);
+                }
+                Some(_) => {}
+                None => self.episode_start = Some(t),
+            }
+            self.last_short = t;
+        }
+    }
+
+    fn close_episode(&mut self) {
+        if let Some(start) = self.episode_start.take() {
+            self.episodes += 1;
+            self.episode_secs += self.last_short + 1 - start;
+        }
+    }
+
+    /// The figures, with the world's costs and counters.
+    pub fn finish(mut self, world: &World, decisions: u64) -> (Figures, Vec<Point>, Option<Vec<Sample>>) {
+        if self.in_bucket > 0 {
+            let start = self.series.len() as u64 * self.bucket;
+            self.flush(start, world.cost_vm + world.cost_aci);
+        }
+        self.close_episode();
+        let figures = Figures {
+            unserved_fraction: ratio(self.unserved, self.demand_total),
+            shortfall_replica_seconds: self.shortfall_rs,
+            p99_shortfall_replicas: percentile(&mut self.shortfall, 0.99),
+            mean_time_to_recover_seconds: ratio(self.episode_secs as f64, self.episodes as f64),
+            cost_total: world.cost_vm + world.cost_aci,
+            cost_vm: world.cost_vm,
+            cost_aci: world.cost_aci,
+            container_groups_created: world.aci.created_total,
+            peak_burst_replicas: self.peak_burst,
+            decisions,
+        };
+        (figures, self.series, self.timeline)
+    }
+}
+
+/// Bucket length so that a run has at most ~1,500 points.
+pub fn bucket_for(seconds: u64) -> u64 {
+    seconds.div_ceil(1500).max(1)
+}
+
+fn ratio(a: f64, b: f64) -> f64 {
+    if b > 0.0 { a / b } else { 0.0 }
+}
+
+/// Nearest-rank percentile; 0 for an empty set.
+pub fn percentile(values: &mut [f32], q: f64) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    let rank = ((q * values.len() as f64).ceil() as usize).clamp(1, values.len()) - 1;
+    let (_, v, _) = values.select_nth_unstable_by(rank, |a, b| a.total_cmp(b));
+    f64::from(*v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_percentile() {
+        let mut v: Vec<f32> = (1..=100).map(|x| x as f32).collect();
+        assert_eq!(percentile(&mut v, 0.99), 99.0);
+        let mut z = vec![0.0f32; 1000];
+        z[0] = 5.0;
+        assert_eq!(percentile(&mut z, 0.99), 0.0);
+        assert_eq!(percentile(&mut [], 0.99), 0.0);
+    }
+}

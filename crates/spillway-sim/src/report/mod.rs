@@ -1,0 +1,6 @@
+//! The self-contained HTML report with SVG charts.
+
+mod charts;
+mod html;
+
+pub use html::render;

@@ -1,0 +1,174 @@
+//! The required behaviours, with the real planner in the loop.
+
+mod common;
+
+use common::*;
+use spillway_sim::Strategy;
+
+#[test]
+fn a_step_bursts_after_the_metric_lag_and_one_tick_and_scales_in_after_stabilization() {
+    let k = Knobs::default();
+    let o = simulate(&k);
+    let sp = run(&o, Strategy::Spillway);
+    let plans = sp.plans.as_ref().expect("plans kept");
+    let tl = sp.timeline.as_ref().expect("timeline kept");
+
+    let first_create = plans
+        .iter()
+        .find(|p| !p.creates.is_empty())
+        .map(|p| p.t)
+        .expect("the step must burst");
+    assert!(
+        first_create > k.up,
+        "no burst before the step (first create at {first_create})"
+    );
+    let deadline = k.up + SCRAPE + WINDOW + INTERVAL;
+    assert!(
+        first_create <= deadline,
+        "first create at {first_create}, later than step + scrape + rate window + one tick = {deadline}"
+    );
+    assert!(tl.iter().any(|s| s.burst_serving > 0), "burst replicas served");
+
+    let down = k.down.expect("a fall");
+    let first_drain = plans
+        .iter()
+        .find(|p| p.t > down && !p.drains.is_empty())
+        .map(|p| p.t)
+        .expect("burst drained after the fall");
+    assert!(
+        first_drain >= down + SCALE_IN_STABILIZATION,
+        "drained at {first_drain}, before the fall ({down}) + scaleInStabilization"
+    );
+    let gone_by = down + SCRAPE + WINDOW + SCALE_IN_STABILIZATION + DRAIN_GRACE + 3 * INTERVAL;
+    let late: Vec<_> = tl
+        .iter()
+        .filter(|s| s.t >= gone_by && s.burst_live > 0)
+        .map(|s| s.t)
+        .collect();
+    assert!(
+        late.is_empty(),
+        "burst replicas still alive at {:?}.. (all should be gone by {gone_by})",
+        late.first()
+    );
+}
+
+#[test]
+fn with_a_cluster_autoscaler_vm_replicas_backfill_the_burst_without_a_gap() {
+    let k = Knobs {
+        down: None,
+        duration: 2700,
+        max_nodes: 10,
+        autoscaler: true,
+        vm_overflow: "pending",
+        ..Knobs::default()
+    };
+    let o = simulate(&k);
+    let sp = run(&o, Strategy::Spillway);
+    let tl = sp.timeline.as_ref().expect("timeline kept");
+    assert!(
+        sp.figures.peak_burst_replicas > 0,
+        "the step must burst before nodes arrive"
+    );
+    assert!(
+        tl.iter().any(|s| s.nodes_ready > k.nodes),
+        "the autoscaler added nodes"
+    );
+    let last = tl.last().expect("samples");
+    assert_eq!(
+        last.burst_live, 0,
+        "burst replicas replaced by VM replicas by the end: {last:?}"
+    );
+
+    // Once capacity has caught up with the step, it never falls below demand again.
+    let caught_up = tl
+        .iter()
+        .find(|s| s.t > k.up && f64::from(s.vm_ready + s.burst_serving) * CAPACITY_PER_REPLICA >= s.demand)
+        .map(|s| s.t)
+        .expect("capacity catches up");
+    for s in tl.iter().filter(|s| s.t >= caught_up) {
+        let served = f64::from(s.vm_ready + s.burst_serving) * CAPACITY_PER_REPLICA;
+        assert!(
+            served >= s.demand,
+            "gap at t={}: serving {} VM + {} burst for demand {}",
+            s.t,
+            s.vm_ready,
+            s.burst_serving,
+            s.demand
+        );
+    }
+    // Make before break: a burst replica leaves only when VM replicas cover
+    // what it served (the desired count, or what served before if that was less).
+    for w in tl.windows(2).filter(|w| w[0].t >= caught_up) {
+        if w[1].burst_serving < w[0].burst_serving {
+            let before = w[0].vm_ready + w[0].burst_serving;
+            assert!(
+                w[1].vm_ready + w[1].burst_serving >= before.min(w[1].spec_replicas),
+                "burst replica removed without a VM replica in its place at t={}: {:?} -> {:?}",
+                w[1].t,
+                w[0],
+                w[1]
+            );
+        }
+    }
+}
+
+#[test]
+fn the_budget_cap_is_never_exceeded() {
+    // One group of 0.5 vCPU / 0.5 GB costs (0.5·0.0000113 + 0.5·0.0000012)·3600 per hour.
+    let per_replica = (0.5 * 0.0000113 + 0.5 * 0.0000012) * 3600.0;
+    let budget = 4.5 * per_replica;
+    let k = Knobs {
+        max_hourly_cost: Some(budget),
+        aci_failure: 0.1,
+        ..Knobs::default()
+    };
+    let o = simulate(&k);
+    let sp = run(&o, Strategy::Spillway);
+    let tl = sp.timeline.as_ref().expect("timeline kept");
+    assert!(
+        sp.figures.peak_burst_replicas > 0,
+        "the scenario must burst for the test to mean anything"
+    );
+    for s in tl {
+        assert!(
+            s.aci_hourly <= budget + 1e-9,
+            "t={}: ACI billed at {}/h over the cap {budget}/h",
+            s.t,
+            s.aci_hourly
+        );
+    }
+    assert!(
+        sp.figures.peak_burst_replicas <= 4,
+        "peak {} burst replicas, the budget pays for 4",
+        sp.figures.peak_burst_replicas
+    );
+}
+
+#[test]
+fn vm_only_never_creates_a_container_group() {
+    for k in [
+        Knobs::default(),
+        Knobs {
+            autoscaler: true,
+            max_nodes: 10,
+            vm_overflow: "pending",
+            ..Knobs::default()
+        },
+    ] {
+        let o = simulate(&k);
+        let vm = run(&o, Strategy::VmOnly);
+        assert_eq!(vm.figures.container_groups_created, 0);
+        assert_eq!(vm.figures.cost_aci, 0.0);
+        assert!(
+            vm.timeline
+                .as_ref()
+                .expect("timeline")
+                .iter()
+                .all(|s| s.burst_live == 0)
+        );
+        assert!(
+            run(&o, Strategy::Spillway).figures.container_groups_created > 0,
+            "spillway did burst on the same demand"
+        );
+    }
+}

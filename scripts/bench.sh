@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Replays every top-level *.csv of a trace directory through `spillway simulate`
+# (release build, all five strategies) and writes a Markdown table of every
+# strategy's figures, plus the timing of the 7-day / 1,000-node benchmark.
+#
+#   scripts/bench.sh [TRACE_DIR] [OUT.md]
+#
+# TRACE_DIR defaults to ../shared/traces (relative to the repository root);
+# OUT.md defaults to target/bench/bench.md. Reports and JSON go next to OUT.md.
+# Each trace is scaled so that its peak needs 2.5x the default scenario's
+# initial VM pool (the `--peak-replicas` default); extra arguments after OUT.md
+# go to every `spillway simulate` call (e.g. --duration 7d).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+traces="${1:-../shared/traces}"
+out="${2:-target/bench/bench.md}"
+shift $(( $# > 2 ? 2 : $# )) || true
+extra=("$@")
+
+if [ ! -d "$traces" ]; then
+  echo "error: trace directory $traces does not exist (the shared traces live outside the repository)" >&2
+  exit 1
+fi
+command -v jq >/dev/null || { echo "error: jq is required (apt-get install jq)" >&2; exit 1; }
+
+cargo build --release --locked -p spillway >&2
+bin=target/release/spillway
+outdir="$(dirname "$out")"
+mkdir -p "$outdir"
+
+now() { date +%s.%N; }
+
+{
+  echo "## Simulator benchmark"
+  echo
+  echo "Generated $(date -u +%Y-%m-%d) by \`scripts/bench.sh $traces\` on $(nproc) cores ($(uname -m))."
+  echo
+  start=$(now)
+  "$bin" simulate --scenario config/scenarios/bench-7d-1000-nodes.yaml --json "$outdir/bench-7d.json" --report "$outdir/bench-7d.html" >/dev/null
+  end=$(now)
+  wall=$(echo "$end - $start" | bc -l)
+  secs=$(jq .simulated_seconds "$outdir/bench-7d.json")
+  printf '7-day trace at 1 s, up to 1,000 nodes, all five strategies: **%.2f s wall** (%.0fx simulated time).\n\n' "$wall" "$(echo "$secs / $wall" | bc -l)"
+  echo "| trace | strategy | unserved | shortfall replica·s | p99 shortfall | MTTR s | cost | VM | ACI | groups | peak burst | decisions |"
+  echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  ratios=()
+  for csv in "$traces"/*.csv; do
+    [ -e "$csv" ] || continue
+    name="$(basename "$csv" .csv)"
+    start=$(now)
+    "$bin" simulate --trace "$csv" --json "$outdir/$name.json" --report "$outdir/$name.html" "${extra[@]}" >/dev/null
+    end=$(now)
+    printf "  %s: %.2f s\n" "$name" "$(echo "$end - $start" | bc -l)" >&2
+    jq -r --arg t "$name" '
+      .strategies | to_entries[] | .key as $k | .value |
+      "| \($t) | \($k) | \(.unserved_fraction*100*1000|round/1000)% | \(.shortfall_replica_seconds|round) | \(.p99_shortfall_replicas*10|round/10) | \(.mean_time_to_recover_seconds|round) | \(.cost_total*100|round/100) | \(.cost_vm*100|round/100) | \(.cost_aci*100|round/100) | \(.container_groups_created) | \(.peak_burst_replicas) | \(.decisions) |"' "$outdir/$name.json"
+    ratios+=("$(jq -r --arg t "$name" '
+      .strategies as $s |
+      def r(a; b): if b > 0 then (a / b * 100 | round / 100 | tostring) + "x" elif a > 0 then "inf" else "n/a" end;
+      "| \($t) | \(r($s.spillway.unserved_fraction; $s["vm-only"].unserved_fraction)) | \(r($s.spillway.cost_total; $s["static-peak"].cost_total)) | \(r($s.spillway.cost_total; $s.oracle.cost_total)) |"' "$outdir/$name.json")")
+  done
+  echo
+  echo "Spillway against the others (the long-term bar: unserved ≤ 0.1x vm-only's at ≤ 1.25x the oracle's cost):"
+  echo
+  echo "| trace | unserved vs vm-only | cost vs static-peak | cost vs oracle |"
+  echo "|---|---:|---:|---:|"
+  printf '%s\n' "${ratios[@]}"
+} > "$out"
+cat "$out"
+echo "written to $out (reports and JSON next to it)" >&2

@@ -44,7 +44,11 @@ pub enum AuthError {
     #[error("token endpoint unreachable: {0}")]
     Transport(String),
     #[error("token request rejected ({status}): {code}: {message}")]
-    Rejected { status: u16, code: String, message: String },
+    Rejected {
+        status: u16,
+        code: String,
+        message: String,
+    },
     #[error("token response malformed: {0}")]
     Malformed(String),
 }

@@ -1,0 +1,242 @@
+//! Reflector-store memory and snapshot build time for 5,000 nodes and 50,000
+//! pods built from synthetic, realistically fat objects (managedFields,
+//! annotations, env, images, container statuses).
+//!
+//! `cargo bench -p spillway-kube --bench snapshot_memory`
+//!
+//! Targets: <= 150 MiB RSS with the trimmed stores, <= 20 ms per snapshot
+//! update. Baselines measured in the same process: untrimmed stores (memory)
+//! and a cold build with nothing cached (time).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
+
+use std::{
+    hint::black_box,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use k8s_openapi::api::core::v1::{Node, Pod};
+use kube::runtime::{reflector, watcher};
+use serde_json::{Value, json};
+use spillway_core::snapshot::ClusterSnapshot;
+use spillway_kube::{snapshot::SnapshotBuilder, trim};
+
+const NODES: usize = 5_000;
+const PODS: usize = 50_000;
+
+fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn managed_fields(manager: &str) -> Value {
+    json!([{"manager": manager, "operation": "Update", "apiVersion": "v1", "time": "2026-11-27T10:00:00Z",
+        "fieldsType": "FieldsV1", "fieldsV1": {"f:metadata": {"f:labels": {".": {}, "f:app": {}, "f:pod-template-hash": {}}},
+        "f:spec": {"f:containers": {"k:{\"name\":\"app\"}": {".": {}, "f:image": {}, "f:resources": {}}}}}}])
+}
+
+fn node(i: usize) -> Node {
+    let name = format!("aks-pool{}-{:08}-vmss{:06}", i % 4, i * 7919 % 99_999_999, i);
+    let images: Vec<Value> = (0..30)
+        .map(|j| {
+            json!({"names": [format!("myregistry.azurecr.io/team{j}/service@sha256:{:064x}", i * 31 + j),
+            format!("myregistry.azurecr.io/team{j}/service:v1.{j}")], "sizeBytes": 100_000_000 + j})
+        })
+        .collect();
+    let node_conditions: Vec<Value> = ["MemoryPressure", "DiskPressure", "PIDPressure", "Ready"]
+        .iter()
+        .map(|t| {
+            json!({"type": t, "status": if *t == "Ready" { "True" } else { "False" },
+                "reason": "KubeletHasSufficient", "message": "kubelet has sufficient resources",
+                "lastHeartbeatTime": "2026-11-27T10:00:00Z", "lastTransitionTime": "2026-11-20T10:00:00Z"})
+        })
+        .collect();
+    serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": name, "uid": format!("00000000-0000-4000-8000-{i:012}"), "resourceVersion": "1000",
+            "labels": {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
+                "node.kubernetes.io/instance-type": "Standard_D4s_v5", "topology.kubernetes.io/region": "westeurope",
+                "topology.kubernetes.io/zone": format!("westeurope-{}", i % 3 + 1), "agentpool": format!("pool{}", i % 4),
+                "kubernetes.azure.com/cluster": "MC_rg_aks_westeurope", "kubernetes.azure.com/mode": "user"},
+            "annotations": {"node.alpha.kubernetes.io/ttl": "0", "volumes.kubernetes.io/controller-managed-attach-detach": "true"},
+            "managedFields": managed_fields("kubelet")},
+        "spec": {"providerID": format!("azure:///subscriptions/x/resourceGroups/y/providers/Microsoft.Compute/virtualMachineScaleSets/z/virtualMachines/{i}"),
+            "podCIDR": "10.244.0.0/24"},
+        "status": {"allocatable": {"cpu": "3860m", "memory": "13283748Ki", "pods": "110", "ephemeral-storage": "119703055367"},
+            "capacity": {"cpu": "4", "memory": "16393092Ki", "pods": "110", "ephemeral-storage": "129886128Ki"},
+            "conditions": node_conditions,
+            "addresses": [{"type": "InternalIP", "address": "10.224.0.4"}, {"type": "Hostname", "address": name}],
+            "nodeInfo": {"machineID": "m", "systemUUID": "s", "bootID": "b", "kernelVersion": "5.15", "osImage": "Ubuntu",
+                "containerRuntimeVersion": "containerd://1.7", "kubeletVersion": "v1.33.2", "kubeProxyVersion": "v1.33.2",
+                "operatingSystem": "linux", "architecture": "amd64"},
+            "images": images}
+    }))
+    .unwrap()
+}
+
+fn pod(i: usize, rv: usize) -> Pod {
+    let app = format!("svc-{}", i % 500);
+    let pod_conditions: Vec<Value> = [
+        "PodReadyToStartContainers",
+        "Initialized",
+        "Ready",
+        "ContainersReady",
+        "PodScheduled",
+    ]
+    .iter()
+    .map(|t| json!({"type": t, "status": "True", "lastTransitionTime": "2026-11-27T09:00:05Z"}))
+    .collect();
+    let env: Vec<Value> = (0..10)
+        .map(|j| json!({"name": format!("SETTING_{j}"), "value": format!("value-{j}-{i}")}))
+        .collect();
+    serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": format!("{app}-7d9f8c6b5-{i:05}"), "namespace": format!("team-{}", i % 50),
+            "uid": format!("10000000-0000-4000-8000-{i:012}"), "resourceVersion": rv.to_string(),
+            "creationTimestamp": "2026-11-27T09:00:00Z", "generateName": format!("{app}-7d9f8c6b5-"),
+            "labels": {"app": app, "pod-template-hash": "7d9f8c6b5", "team": format!("team-{}", i % 50), "tier": "backend"},
+            "annotations": {"prometheus.io/scrape": "true", "prometheus.io/port": "9090",
+                "kubectl.kubernetes.io/restartedAt": "2026-11-27T08:00:00Z"},
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": format!("{app}-7d9f8c6b5"),
+                "uid": "20000000-0000-4000-8000-000000000000", "controller": true, "blockOwnerDeletion": true}],
+            "managedFields": managed_fields("kube-controller-manager")},
+        "spec": {"nodeName": format!("aks-pool{}-{:08}-vmss{:06}", (i % NODES) % 4, (i % NODES) * 7919 % 99_999_999, i % NODES),
+            "serviceAccountName": "default", "restartPolicy": "Always", "terminationGracePeriodSeconds": 30,
+            "containers": [
+                {"name": "app", "image": format!("myregistry.azurecr.io/{app}:v1.2.3"), "env": env,
+                 "ports": [{"name": "http", "containerPort": 8080, "protocol": "TCP"}],
+                 "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}},
+                 "readinessProbe": {"httpGet": {"path": "/ready", "port": 8080}, "periodSeconds": 5},
+                 "volumeMounts": [{"name": "kube-api-access", "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount", "readOnly": true}]},
+                {"name": "sidecar", "image": "myregistry.azurecr.io/proxy:v2", "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}}}],
+            "volumes": [{"name": "kube-api-access", "projected": {"sources": [{"serviceAccountToken": {"path": "token", "expirationSeconds": 3607}}]}}],
+            "tolerations": [{"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300}]},
+        "status": {"phase": "Running", "podIP": "10.244.1.7", "hostIP": "10.224.0.4", "qosClass": "Burstable",
+            "startTime": "2026-11-27T09:00:01Z",
+            "conditions": pod_conditions,
+            "containerStatuses": [{"name": "app", "ready": true, "restartCount": 0, "image": "x", "imageID": format!("sha256:{i:064x}"),
+                "containerID": format!("containerd://{i:064x}"), "started": true,
+                "state": {"running": {"startedAt": "2026-11-27T09:00:03Z"}}}]}
+    }))
+    .unwrap()
+}
+
+fn fill<K>(
+    objects: impl Iterator<Item = K>,
+    trim: Option<fn(&mut K)>,
+) -> (reflector::Store<K>, reflector::store::Writer<K>)
+where
+    K: kube::Resource + Clone + 'static,
+    K::DynamicType: Default + Eq + std::hash::Hash + Clone,
+{
+    let (reader, mut writer) = reflector::store();
+    writer.apply_watcher_event(&watcher::Event::Init);
+    for mut o in objects {
+        if let Some(t) = trim {
+            t(&mut o);
+        }
+        writer.apply_watcher_event(&watcher::Event::InitApply(o));
+    }
+    writer.apply_watcher_event(&watcher::Event::InitDone);
+    (reader, writer)
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn main() {
+    let start_rss = rss_kib();
+
+    // Trimmed stores, as the controller keeps them.
+    let (nodes, _nw) = fill((0..NODES).map(node), Some(trim::node));
+    let (pods, mut pod_writer) = fill((0..PODS).map(|i| pod(i, 1000)), Some(trim::pod));
+    let trimmed_rss = rss_kib();
+    let trimmed = trimmed_rss.saturating_sub(start_rss);
+
+    // Snapshot: cold (nothing cached) and updates with 1% of pods changed.
+    let node_state = nodes.state();
+    let mut cold = Vec::new();
+    let mut builder = SnapshotBuilder::new();
+    for _ in 0..5 {
+        let mut fresh = SnapshotBuilder::new();
+        let t = Instant::now();
+        black_box(fresh.build(&node_state, &pods.state()));
+        cold.push(t.elapsed());
+    }
+    black_box(builder.build(&node_state, &pods.state()));
+    let mut updates = Vec::new();
+    let mut rv = 2000;
+    for round in 0..20 {
+        for k in 0..PODS / 100 {
+            let mut p = pod((round * 997 + k * 101) % PODS, rv);
+            trim::pod(&mut p);
+            pod_writer.apply_watcher_event(&watcher::Event::Apply(p));
+            rv += 1;
+        }
+        let t = Instant::now();
+        let b = builder.build(&node_state, &pods.state());
+        updates.push(t.elapsed());
+        assert_eq!(b.snapshot.pods().len(), PODS);
+        assert!(b.skipped.is_empty());
+    }
+    // The floor: spillway-core's own aggregation from converted vectors.
+    let converted = builder.build(&node_state, &pods.state()).snapshot;
+    let (node_infos, bound): (Vec<_>, Vec<_>) = (
+        converted.nodes().iter().map(|n| n.node.clone()).collect(),
+        converted.pods().to_vec(),
+    );
+    let mut core_only = Vec::new();
+    for _ in 0..5 {
+        let (n, p) = (node_infos.clone(), bound.clone());
+        let t = Instant::now();
+        black_box(ClusterSnapshot::new(n, p));
+        core_only.push(t.elapsed());
+    }
+    let after_build_rss = rss_kib();
+
+    // Baseline: the same objects untrimmed.
+    let before_untrimmed = rss_kib();
+    let (un_nodes, _unw) = fill((0..NODES).map(node), None);
+    let (un_pods, _upw) = fill((0..PODS).map(|i| pod(i, 1000)), None);
+    let untrimmed = rss_kib().saturating_sub(before_untrimmed);
+    black_box((un_nodes.len(), un_pods.len()));
+
+    let (cold_m, upd_m, core_m) = (median(cold), median(updates), median(core_only));
+    println!("spillway-kube snapshot benchmark: {NODES} nodes, {PODS} pods (synthetic, release build)");
+    println!(
+        "  stores, trimmed:          {:>8.1} MiB (process RSS {:.1} MiB; target <= 150 MiB RSS)",
+        mib(trimmed),
+        mib(trimmed_rss)
+    );
+    println!(
+        "  stores, untrimmed (base): {:>8.1} MiB  -> trimmed/untrimmed = {:.3}",
+        mib(untrimmed),
+        trimmed as f64 / untrimmed.max(1) as f64
+    );
+    println!("  RSS after snapshot builds: {:>7.1} MiB", mib(after_build_rss));
+    println!(
+        "  snapshot update (1% pods changed), median of 20: {:>7.2} ms (target <= 20 ms)",
+        upd_m.as_secs_f64() * 1e3
+    );
+    println!(
+        "  snapshot cold build (base), median of 5:         {:>7.2} ms -> update/cold = {:.3}",
+        cold_m.as_secs_f64() * 1e3,
+        upd_m.as_secs_f64() / cold_m.as_secs_f64()
+    );
+    println!(
+        "  ClusterSnapshot::new alone (floor), median of 5: {:>7.2} ms",
+        core_m.as_secs_f64() * 1e3
+    );
+    let _ = Arc::new(());
+}

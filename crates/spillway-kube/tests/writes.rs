@@ -358,14 +358,20 @@ async fn events_are_rate_limited_per_policy_and_reason() {
         ..up.clone()
     };
     // A flapping metric: up, up, down, up within five minutes.
-    let first = v.record("web", &target(), std::slice::from_ref(&up)).await.unwrap();
+    let first = v
+        .record("web", &target(), std::slice::from_ref(&up))
+        .await
+        .unwrap();
     tokio::time::advance(Duration::from_secs(15)).await;
     let second = v
         .record("web", &target(), &[up.clone(), down.clone()])
         .await
         .unwrap();
     tokio::time::advance(Duration::from_secs(15)).await;
-    let third = v.record("web", &target(), std::slice::from_ref(&up)).await.unwrap();
+    let third = v
+        .record("web", &target(), std::slice::from_ref(&up))
+        .await
+        .unwrap();
     assert_eq!(first, vec![Published::Sent]);
     assert_eq!(second, vec![Published::RateLimited, Published::Sent]);
     assert_eq!(third, vec![Published::RateLimited]);

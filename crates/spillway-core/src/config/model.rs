@@ -105,6 +105,26 @@ pub struct PrometheusSource {
     pub auth: PrometheusAuth,
     #[serde(default = "defaults::prometheus_timeout", with = "duration")]
     pub timeout: Duration,
+    #[serde(default)]
+    pub tls: TlsSpec,
+}
+
+/// TLS to a metric source. The system roots are trusted unless `caOnly`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TlsSpec {
+    /// PEM bundle of extra CAs.
+    #[serde(default)]
+    pub ca_file: Option<String>,
+    /// Trust only `caFile`.
+    #[serde(default)]
+    pub ca_only: bool,
+    /// PEM file with a client certificate chain and its key (mTLS).
+    #[serde(default)]
+    pub client_identity_file: Option<String>,
+    /// Accept any server certificate. For tests only.
+    #[serde(default)]
+    pub insecure_skip_verify: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -93,6 +93,9 @@ pub fn global(spec: &GlobalSpec, errors: &mut Vec<ConfigError>) {
         if prom.timeout.is_zero() {
             e("metricSources.prometheus.timeout", "must be more than 0s".into());
         }
+        if prom.tls.ca_only && prom.tls.ca_file.is_none() {
+            e("metricSources.prometheus.tls.caOnly", "needs caFile".into());
+        }
     }
 }
 

@@ -151,13 +151,9 @@ fn rebalanced(
             continue;
         }
         match p.usage {
-            Some(u) if u.is_finite() && u >= 0.0 => {
-                if p.ready {
-                    ready.push((u, p.request));
-                } else {
-                    unready.push(p.request);
-                }
-            }
+            Some(u) if u.is_finite() && u >= 0.0 && p.ready => ready.push((u, p.request)),
+            // Unready pods, with or without metrics, are ignored (0 on scale-up), as the HPA does.
+            _ if !p.ready => unready.push(p.request),
             _ => missing.push(p.request),
         }
     }

@@ -270,3 +270,28 @@ fn maximum_over_metrics_wins() {
     let d = desired_replicas(&p, &s, 10, 10, at(0), &mut PolicyState::default());
     assert_eq!(d.replicas, 20);
 }
+
+#[test]
+fn unready_pods_without_metrics_are_ignored_not_missing() {
+    // Two ready pods at 10 % against a 50 % target, plus a Pending pod with no
+    // metrics. Counted as missing it would be assumed at 100 % and hold the
+    // scale-down; as the HPA ignores it, the ratio 0.2 over 2 pods gives 1.
+    let p = policy(
+        "- name: web\n  target: {namespace: shop, name: web}\n  maxReplicas: 100\n  behavior: {scaleDown: {stabilizationWindow: 0s}}\n  metrics:\n  - resource: {name: cpu, targetAverageUtilization: 50}\n",
+    );
+    let mut reading = pods(&[Some(50.0), Some(50.0)], true);
+    if let MetricReading::Pods { pods } = &mut reading {
+        pods.push(PodMetric {
+            usage: None,
+            request: 500.0,
+            ready: false,
+        });
+    }
+    let sample = MetricSample {
+        index: 0,
+        reading,
+        observed_at: at(0),
+    };
+    let d = desired_replicas(&p, &[sample], 3, 2, at(0), &mut PolicyState::default());
+    assert_eq!(d.replicas, 1);
+}

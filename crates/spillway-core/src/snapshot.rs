@@ -304,6 +304,14 @@ impl ClusterSnapshot {
         }
     }
 
+    /// The nodes and pods this snapshot was built from, in their order,
+    /// without copying them. For a caller that builds the next snapshot with
+    /// few changes: it can move the unchanged entries into the next
+    /// [`ClusterSnapshot::new`] instead of cloning them.
+    pub fn into_parts(self) -> (Vec<NodeInfo>, Vec<BoundPod>) {
+        (self.nodes.into_iter().map(|u| u.node).collect(), self.pods)
+    }
+
     pub fn nodes(&self) -> &[NodeUsage] {
         &self.nodes
     }

@@ -6,7 +6,7 @@
 use std::sync::{Arc, Mutex};
 
 use futures::future::BoxFuture;
-use k8s_openapi::api::{apps::v1::Deployment, discovery::v1::EndpointSlice};
+use k8s_openapi::api::{apps::v1::Deployment, core::v1::PodTemplateSpec, discovery::v1::EndpointSlice};
 use kube::{Api, Client};
 use spillway_core::{config::TargetRef, snapshot::WorkloadStatus};
 use tracing::{Instrument, info_span};
@@ -16,6 +16,7 @@ use crate::{
     events::{EventSink, Notice, Published, object_ref},
     lease::LeaderGate,
     reflectors::{Readiness, Stores},
+    refs::{self, RefError, ResolvedRefs},
     scale::{self, ScaleError, ScaleOutcome},
     snapshot::{ClusterBuild, Disabled, SnapshotBuilder, resolve_target, workload_status},
 };
@@ -34,6 +35,8 @@ pub enum ViewError {
     Scale(ScaleError),
     #[error("kubernetes API: {0}")]
     Kube(#[from] kube::Error),
+    #[error(transparent)]
+    Refs(#[from] RefError),
 }
 
 impl ViewError {
@@ -46,6 +49,8 @@ impl ViewError {
             ViewError::Slice(_) => "slice",
             ViewError::Scale(e) => e.label(),
             ViewError::Kube(e) => crate::error_label(e),
+            ViewError::Refs(RefError::Missing { .. }) => "ref_missing",
+            ViewError::Refs(RefError::Api { source, .. }) => crate::error_label(source),
         }
     }
 }
@@ -75,6 +80,14 @@ pub trait ClusterView: Send + Sync {
     fn snapshot(&self) -> ClusterBuild;
     /// The target's replicas, pods by state and template, or why the policy is disabled.
     fn workload(&self, target: &TargetRef) -> Result<WorkloadStatus, Disabled>;
+    /// The target's full pod template, to translate into a container group.
+    fn pod_template(&self, target: &TargetRef) -> Result<PodTemplateSpec, Disabled>;
+    /// The Secrets and ConfigMaps the template references, read on demand.
+    fn resolve_refs<'a>(
+        &'a self,
+        namespace: &'a str,
+        template: &'a PodTemplateSpec,
+    ) -> BoxFuture<'a, Result<ResolvedRefs, ViewError>>;
     /// Sets the target's replicas if they differ (leader only).
     fn scale<'a>(
         &'a self,
@@ -158,6 +171,24 @@ impl ClusterView for KubeClusterView {
     fn workload(&self, target: &TargetRef) -> Result<WorkloadStatus, Disabled> {
         let d = self.deployment(target)?;
         workload_status(&d, &self.stores.pods.state())
+    }
+
+    fn pod_template(&self, target: &TargetRef) -> Result<PodTemplateSpec, Disabled> {
+        let d = self.deployment(target)?;
+        Ok(d.spec.as_ref().map(|s| s.template.clone()).unwrap_or_default())
+    }
+
+    fn resolve_refs<'a>(
+        &'a self,
+        namespace: &'a str,
+        template: &'a PodTemplateSpec,
+    ) -> BoxFuture<'a, Result<ResolvedRefs, ViewError>> {
+        Box::pin(async move {
+            let Some(spec) = template.spec.as_ref() else {
+                return Ok(ResolvedRefs::default());
+            };
+            Ok(refs::resolve(&self.client, namespace, &refs::template_refs(spec)).await?)
+        })
     }
 
     fn scale<'a>(

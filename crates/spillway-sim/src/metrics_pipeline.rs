@@ -59,28 +59,35 @@ impl<'a> MetricsPipeline<'a> {
             .metrics
             .iter()
             .enumerate()
-            .map(|(index, spec)| {
-                if self.in_outage(t) {
-                    return MetricSample::missing(index, "metric source unavailable (simulated outage)", at);
-                }
-                match spec {
-                    MetricSpec::Prometheus(_) => MetricSample::value(index, self.prometheus_value(t), at),
-                    MetricSpec::Resource(r) => {
-                        let request = match r.name {
-                            ResourceName::Cpu => requests.cpu_millis as f64,
-                            ResourceName::Memory => requests.memory_bytes as f64,
-                        };
-                        MetricSample {
-                            index,
-                            reading: MetricReading::Pods {
-                                pods: self.pod_metrics(t, world, request),
-                            },
-                            observed_at: at,
-                        }
-                    }
-                }
+            .map(|(index, spec)| MetricSample {
+                index,
+                reading: self.reading(spec, t, world, requests),
+                observed_at: at,
             })
             .collect()
+    }
+
+    /// What one metric's source answers at `t`.
+    pub fn reading(&self, spec: &MetricSpec, t: u64, world: &World, requests: &Resources) -> MetricReading {
+        if self.in_outage(t) {
+            return MetricReading::Missing {
+                reason: "metric source unavailable (simulated outage)".into(),
+            };
+        }
+        match spec {
+            MetricSpec::Prometheus(_) => MetricReading::Value {
+                value: self.prometheus_value(t),
+            },
+            MetricSpec::Resource(r) => {
+                let request = match r.name {
+                    ResourceName::Cpu => requests.cpu_millis as f64,
+                    ResourceName::Memory => requests.memory_bytes as f64,
+                };
+                MetricReading::Pods {
+                    pods: self.pod_metrics(t, world, request),
+                }
+            }
+        }
     }
 
     /// Each serving replica takes an equal share of the (lagged) demand; usage

@@ -4,7 +4,15 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod config_file;
+mod controller;
+mod demo;
+mod logging;
+mod plan_cmd;
+mod run;
+mod server;
 mod simulate;
+mod telemetry;
 mod validate;
 
 /// Spillway: scale a workload on its VM nodes and spill what does not fit into Azure Container Instances.
@@ -21,6 +29,12 @@ enum Command {
     Validate(validate::ValidateArgs),
     /// What-if on a load trace with the real planner, in virtual time, against the baselines.
     Simulate(simulate::SimulateArgs),
+    /// The controller: watch, plan, scale and burst (needs a cluster and Azure).
+    Run(run::RunArgs),
+    /// One planning pass against the live cluster; prints what would happen and why. No writes.
+    Plan(plan_cmd::PlanArgs),
+    /// Everything local: the ACI emulator, a simulated cluster, a replayed demand, the real controller loop and /metrics.
+    Demo(demo::DemoArgs),
 }
 
 fn main() -> ExitCode {
@@ -28,5 +42,26 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Validate(args) => validate::run(&args),
         Command::Simulate(args) => simulate::run(args),
+        Command::Run(args) => block_on(run::run(args)),
+        Command::Plan(args) => block_on(plan_cmd::run(args)),
+        Command::Demo(args) => block_on(demo::run(args)),
+    }
+}
+
+/// The async commands' edge: one runtime, errors printed with their causes.
+fn block_on(f: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCode {
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match rt.block_on(f) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
     }
 }

@@ -171,6 +171,7 @@ fn resolve(spec: PolicySpec, global: &GlobalSpec) -> Policy {
             requests: spec.burst.requests.clone(),
             max_surge: spec.burst.max_surge,
             locations,
+            subnet_id: global.azure.as_ref().and_then(|az| az.subnet_id.clone()),
         }
     });
     Policy {

@@ -47,6 +47,8 @@ pub struct BurstPolicy {
     pub max_surge: u32,
     /// The primary location first, then the fallbacks in order.
     pub locations: Vec<String>,
+    /// `azure.subnetId`: private IPs in this subnet; public IPs when `None`.
+    pub subnet_id: Option<String>,
 }
 
 mod humantime_millis {

@@ -2,12 +2,14 @@
 //! to what should change.
 
 mod burst;
+mod gc;
 mod types;
 mod vm;
 
 #[cfg(test)]
 pub(crate) mod testkit;
 
+pub use gc::orphans;
 pub use types::*;
 
 use std::time::Duration;

@@ -51,6 +51,12 @@ impl PolicyState {
     pub fn is_draining(&self, name: &str) -> bool {
         self.draining.contains_key(name)
     }
+    /// Forgets drains that were planned but not carried out (a non-leader,
+    /// a dry run): a drain starts only when a replica really leaves the
+    /// EndpointSlice.
+    pub fn forget_drains_since(&mut self, previous: &PolicyState) {
+        self.draining.retain(|name, _| previous.draining.contains_key(name));
+    }
 }
 
 /// One tick's decision for one policy.
@@ -122,6 +128,8 @@ pub enum DeleteCause {
     Failed,
     /// Still provisioning when no longer wanted: never served, no drain needed.
     Unneeded,
+    /// This cluster's group whose policy no longer exists.
+    Orphaned,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]

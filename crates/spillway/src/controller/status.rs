@@ -1,0 +1,130 @@
+//! What `/status` and `/readyz` report: each policy's last plan with its
+//! reasons and errors, the configuration's validity and the leadership.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Mutex;
+
+use serde::Serialize;
+use serde_json::Value;
+use spillway_core::config::ConfigError;
+use spillway_core::plan::Plan;
+use spillway_core::time::Timestamp;
+
+const MAX_ERRORS: usize = 20;
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyStatus {
+    pub enabled: bool,
+    pub disabled_reasons: Vec<String>,
+    pub last_tick: Option<Timestamp>,
+    pub last_plan: Option<Plan>,
+    /// Recent errors, newest last.
+    pub errors: VecDeque<String>,
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Board {
+    config_loaded: bool,
+    /// The latest document was fully valid (else the last good one runs).
+    config_valid: bool,
+    config_errors: Vec<ConfigError>,
+    caches_synced: bool,
+    /// `None` while no leader is known.
+    leader: Option<bool>,
+    identity: String,
+    policies: BTreeMap<String, PolicyStatus>,
+}
+
+/// Shared by the loop (writer) and the HTTP server (reader).
+#[derive(Debug, Default)]
+pub struct StatusBoard {
+    board: Mutex<Board>,
+}
+
+impl StatusBoard {
+    pub fn new(identity: &str) -> Self {
+        StatusBoard {
+            board: Mutex::new(Board {
+                identity: identity.to_string(),
+                ..Board::default()
+            }),
+        }
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut Board) -> R) -> R {
+        match self.board.lock() {
+            Ok(mut b) => f(&mut b),
+            Err(poisoned) => f(&mut poisoned.into_inner()),
+        }
+    }
+
+    pub fn set_config(&self, loaded: bool, errors: Vec<ConfigError>) {
+        self.with(|b| {
+            b.config_loaded |= loaded;
+            b.config_errors = errors;
+        });
+    }
+    pub fn set_config_valid(&self, valid: bool) {
+        self.with(|b| b.config_valid = valid);
+    }
+    pub fn set_caches_synced(&self, synced: bool) {
+        self.with(|b| b.caches_synced = synced);
+    }
+    pub fn set_leader(&self, leader: Option<bool>) {
+        self.with(|b| b.leader = leader);
+    }
+
+    pub fn set_policy_enabled(&self, policy: &str, enabled: bool, reasons: Vec<String>, dry_run: bool) {
+        self.with(|b| {
+            let p = b.policies.entry(policy.to_string()).or_default();
+            p.enabled = enabled;
+            p.disabled_reasons = reasons;
+            p.dry_run = dry_run;
+        });
+    }
+    pub fn retain_policies(&self, keep: impl Fn(&str) -> bool) {
+        self.with(|b| b.policies.retain(|k, _| keep(k)));
+    }
+    pub fn record_plan(&self, plan: &Plan) {
+        self.with(|b| {
+            let p = b.policies.entry(plan.policy.clone()).or_default();
+            p.last_tick = Some(plan.at);
+            p.last_plan = Some(plan.clone());
+        });
+    }
+    pub fn record_error(&self, policy: &str, error: String) {
+        self.with(|b| {
+            let p = b.policies.entry(policy.to_string()).or_default();
+            p.errors.push_back(error);
+            while p.errors.len() > MAX_ERRORS {
+                p.errors.pop_front();
+            }
+        });
+    }
+    pub fn last_plan(&self, policy: &str) -> Option<Plan> {
+        self.with(|b| b.policies.get(policy).and_then(|p| p.last_plan.clone()))
+    }
+
+    /// `Ok` when the process can do its job; else why not.
+    pub fn readiness(&self) -> Result<(), String> {
+        self.with(|b| {
+            if !b.config_loaded {
+                return Err("configuration not loaded".into());
+            }
+            if !b.caches_synced {
+                return Err("cluster caches not synced".into());
+            }
+            if b.leader.is_none() {
+                return Err("no leader known".into());
+            }
+            Ok(())
+        })
+    }
+
+    pub fn to_json(&self) -> Value {
+        self.with(|b| serde_json::to_value(&*b).unwrap_or(Value::Null))
+    }
+}

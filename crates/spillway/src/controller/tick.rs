@@ -1,0 +1,216 @@
+//! One tick of one policy: sample → snapshot → list → plan → execute.
+
+use std::time::Instant;
+
+use futures::future::join_all;
+use spillway_core::burst::{BurstHeadroom, BurstState};
+use spillway_core::config::Policy;
+use spillway_core::metrics::{MetricReading, MetricSample};
+use spillway_core::plan::{Plan, PlanInput};
+use spillway_core::time::Timestamp;
+use spillway_kube::snapshot::Disabled;
+use spillway_metrics::source::{MetricRequest, SourceKind};
+use tracing::{debug, info, warn};
+
+use super::backend::BackendError;
+use super::{Controller, PolicyRuntime};
+
+#[derive(Debug, thiserror::Error)]
+pub enum TickError {
+    #[error("cluster caches are not synced yet")]
+    NotSynced,
+    #[error("policy disabled: {0}")]
+    Disabled(#[from] Disabled),
+    #[error("listing container groups: {0}")]
+    List(#[source] BackendError),
+}
+
+impl TickError {
+    pub fn label(&self) -> &'static str {
+        match self {
+            TickError::NotSynced => "not_synced",
+            TickError::Disabled(d) => d.label(),
+            TickError::List(e) => e.label(),
+        }
+    }
+}
+
+impl Controller {
+    /// Plans one tick and, when allowed, carries the plan out.
+    pub async fn tick(&self, rt: &mut PolicyRuntime) -> Result<Plan, TickError> {
+        let started = Instant::now();
+        let result = self.tick_inner(rt).await;
+        let policy = rt.policy.name.as_str();
+        self.telemetry
+            .reconcile_duration
+            .with_label_values(&[policy])
+            .observe(started.elapsed().as_secs_f64());
+        if let Err(e) = &result {
+            self.telemetry
+                .reconcile_errors
+                .with_label_values(&[policy, e.label()])
+                .inc();
+            self.status.record_error(policy, e.to_string());
+            warn!(error = %e, "tick failed; nothing changed");
+        }
+        result
+    }
+
+    async fn tick_inner(&self, rt: &mut PolicyRuntime) -> Result<Plan, TickError> {
+        let policy = rt.policy.clone();
+        if !self.cluster.ready() {
+            return Err(TickError::NotSynced);
+        }
+        let now = (self.clock)();
+        let workload = self.cluster.workload(&policy.target)?;
+        let samples = self.sample(&policy, now).await;
+        let build = self.cluster.snapshot();
+        // Never plan against an unknown inventory: a missing list would look
+        // like zero groups and create duplicates of live ones.
+        let listing = self
+            .inventory
+            .listing(&policy.cluster_id, now)
+            .await
+            .map_err(TickError::List)?;
+        let mut headroom = match &policy.burst {
+            Some(b) => match b.locations.first() {
+                Some(loc) => self.inventory.backend().headroom(loc, b.priority).await,
+                None => BurstHeadroom::default(),
+            },
+            None => BurstHeadroom::default(),
+        };
+        if rt.creates_blocked_until.is_some_and(|t| t > now) {
+            headroom.creates = Some(0);
+        }
+        let inventory = self.inventory.for_policy(&listing, &policy.name, headroom);
+        self.observe_provisioning(rt, &inventory.replicas, now);
+
+        let input = PlanInput {
+            policy: &policy,
+            samples: &samples,
+            cluster: &build.snapshot,
+            workload: &workload,
+            inventory: &inventory,
+            now,
+        };
+        let previous = rt.state.clone();
+        let (plan, mut next) = spillway_core::plan(&input, &rt.state);
+        let since_last = rt.last_tick.map(|t| now.since(t)).unwrap_or_default();
+        rt.last_tick = Some(now);
+        self.telemetry.observe_plan(&plan, since_last);
+        self.status.record_plan(&plan);
+        if !plan.is_noop() {
+            info!(
+                desired = plan.desired_replicas,
+                deployment = plan.deployment_replicas,
+                burst_target = plan.burst_target,
+                creates = plan.creates.len(),
+                drains = plan.drains.len(),
+                deletes = plan.deletes.len(),
+                reasons = %plan.reasons.iter().map(|r| r.code.as_str()).collect::<Vec<_>>().join(","),
+                dry_run = self.options.dry_run,
+                "plan"
+            );
+        } else {
+            debug!(desired = plan.desired_replicas, "plan: no change");
+        }
+        if !self.may_write() {
+            // Nothing leaves the EndpointSlice unless we write it.
+            next.forget_drains_since(&previous);
+            rt.state = next;
+            return Ok(plan);
+        }
+        rt.state = next;
+        let mine: Vec<_> = listing
+            .iter()
+            .filter(|g| g.policy.as_deref() == Some(&policy.name))
+            .cloned()
+            .collect();
+        self.execute(rt, &plan, &mine, now).await;
+        Ok(plan)
+    }
+
+    /// Reads every metric of the policy concurrently; a failure or a timeout
+    /// is a `Missing` sample, never a number.
+    async fn sample(&self, policy: &Policy, now: Timestamp) -> Vec<MetricSample> {
+        let reads =
+            policy.metrics.iter().enumerate().map(|(index, spec)| async move {
+                let started = Instant::now();
+                let req = MetricRequest {
+                    policy: &policy.name,
+                    target: &policy.target,
+                    index,
+                    spec,
+                    at: now,
+                };
+                let source = SourceKind::of(spec).as_str();
+                let reading =
+                    match tokio::time::timeout(self.options.metric_timeout, self.metrics_source.read(req))
+                        .await
+                    {
+                        Ok(Ok(r)) => r,
+                        Ok(Err(e)) => MetricReading::Missing {
+                            reason: format!("{source}: {e}"),
+                        },
+                        Err(_) => MetricReading::Missing {
+                            reason: format!("{source}: timed out after {:?}", self.options.metric_timeout),
+                        },
+                    };
+                let outcome = match &reading {
+                    MetricReading::Missing { .. } => "missing",
+                    _ => "ok",
+                };
+                self.telemetry
+                    .metric_polls
+                    .with_label_values(&[source, outcome])
+                    .inc();
+                self.telemetry
+                    .metric_poll_duration
+                    .with_label_values(&[source])
+                    .observe(started.elapsed().as_secs_f64());
+                if let MetricReading::Value { value } = &reading {
+                    self.telemetry
+                        .metric_value
+                        .with_label_values(&[&policy.name, &index.to_string()])
+                        .set(*value);
+                }
+                MetricSample {
+                    index,
+                    reading,
+                    observed_at: now,
+                }
+            });
+        join_all(reads).await
+    }
+
+    /// Observes how long groups took from create to Ready.
+    fn observe_provisioning(
+        &self,
+        rt: &mut PolicyRuntime,
+        replicas: &[spillway_core::burst::BurstReplica],
+        now: Timestamp,
+    ) {
+        for r in replicas {
+            match r.state {
+                BurstState::Provisioning => {
+                    rt.provisioning
+                        .entry(r.name.clone())
+                        .or_insert(r.created_at.min(now));
+                }
+                BurstState::Ready => {
+                    if let Some(since) = rt.provisioning.remove(&r.name) {
+                        self.telemetry
+                            .burst_provision
+                            .with_label_values(&[&rt.policy.name])
+                            .observe(now.since(since).as_secs_f64());
+                    }
+                }
+                _ => {
+                    rt.provisioning.remove(&r.name);
+                }
+            }
+        }
+        rt.provisioning
+            .retain(|name, _| replicas.iter().any(|r| &r.name == name));
+    }
+}

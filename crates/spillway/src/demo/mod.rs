@@ -1,0 +1,309 @@
+//! `spillway demo`: one command, everything local and real except the
+//! cluster. The ACI emulator on a loopback port (or one already running),
+//! a simulated cluster from `spillway-sim` behind the kube adapter's
+//! interface, a demand replayed in real time (or faster), the real
+//! controller loop and the real `/metrics`.
+
+mod cluster;
+mod source;
+
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aci_emulator::{Emulator, EmulatorConfig, LatencyDist, ProvisioningLatency};
+use anyhow::{Context, Result, anyhow};
+use azure_auth::{CachedTokenProvider, ClientSecretCredential, Secret, SecretSource};
+use spillway_aci::{AciClient, AciConfig};
+use spillway_core::config::{self, LoadedConfig};
+use spillway_core::snapshot::PodTemplate;
+use spillway_kube::lease::LeaderGate;
+use spillway_sim::scenario::Scenario;
+use spillway_sim::world::{World, WorldConfig};
+use spillway_sim::{DemandOverrides, demand};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use crate::controller::backend::AciBackend;
+use crate::controller::status::StatusBoard;
+use crate::controller::{Clock, Controller, ControllerOptions, Parts};
+use crate::server::{self, ServerState};
+use crate::telemetry::Metrics;
+use cluster::{SimCluster, SimWorld};
+use source::DemandSource;
+
+const DEMO_SCENARIO: &str = include_str!("../../../../config/scenarios/demo.yaml");
+
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// Use an already running aci-emulator (or ARM) at this URL instead of starting one.
+    #[arg(long)]
+    pub arm_endpoint: Option<String>,
+    /// Address of /metrics, /healthz, /readyz and /status.
+    #[arg(long, default_value = "127.0.0.1:9464")]
+    pub listen: SocketAddr,
+    /// Stop after this long (e.g. 3m); without it, run until Ctrl-C.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub duration: Option<Duration>,
+    /// Seed of the simulated cluster and the embedded emulator.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Replay this `t_seconds,value` CSV as the demand (scaled to 2.5x the VM pool at its peak).
+    #[arg(long)]
+    pub trace: Option<PathBuf>,
+    /// Demand seconds per wall-clock second.
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
+    /// The configuration document (re-read on change) instead of the demo's own.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Plan and export metrics, never write.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[arg(long, value_enum, default_value = "pretty")]
+    pub log_format: crate::logging::LogFormat,
+}
+
+pub async fn run(args: DemoArgs) -> Result<()> {
+    crate::logging::init(args.log_format, "warn,spillway=info");
+    if !(args.speed.is_finite() && args.speed > 0.0) {
+        return Err(anyhow!("--speed {} must be a number above 0", args.speed));
+    }
+    let cancel = CancellationToken::new();
+    crate::run::shutdown_on_signal(cancel.clone());
+
+    let scenario =
+        Scenario::from_yaml(DEMO_SCENARIO, "<embedded demo>", Path::new(".")).map_err(|e| anyhow!("{e}"))?;
+    let seed = args.seed.unwrap_or(scenario.seed);
+    let overrides = DemandOverrides {
+        trace: args.trace.as_deref(),
+        peak_replicas: None,
+        duration_secs: None,
+    };
+    let demand = Arc::new(demand::build_demand(&scenario, &overrides).map_err(|e| anyhow!("{e}"))?);
+
+    // The configuration: the demo's own, or a file (re-read on change).
+    let (config_rx, valid_rx) = match &args.config {
+        Some(path) => {
+            let f = crate::config_file::watch_file(path.clone(), Duration::from_secs(1), cancel.clone())
+                .map_err(|e| crate::run::config_errors(path.display().to_string(), &e))?;
+            (f.config, f.valid)
+        }
+        None => {
+            let loaded = embedded_config()?;
+            let (_ctx, crx) = watch::channel(Some(Arc::new(loaded)));
+            let (_vtx, vrx) = watch::channel(true);
+            // The senders live as long as the demo does.
+            std::mem::forget(_ctx);
+            std::mem::forget(_vtx);
+            (crx, vrx)
+        }
+    };
+    let first = config_rx.borrow().clone().context("no configuration")?;
+    let policy = first
+        .valid_policies()
+        .next()
+        .cloned()
+        .context("the configuration has no valid policy")?;
+    let az = first
+        .global
+        .azure
+        .clone()
+        .context("the configuration has no azure section")?;
+
+    // ACI: the emulator, in this process unless one is given.
+    let (endpoint, _emulator) = match &args.arm_endpoint {
+        Some(url) => (url.trim_end_matches('/').to_string(), None),
+        None => {
+            let handle = Emulator::start(emulator_config(seed))
+                .await
+                .map_err(|e| anyhow!("starting the ACI emulator: {e}"))?;
+            (handle.base_url().to_string(), Some(handle))
+        }
+    };
+    let metrics = Metrics::new().context("registering metrics")?;
+    let tokens = Arc::new(CachedTokenProvider::new(
+        ClientSecretCredential::new(
+            "demo-tenant",
+            "spillway-demo",
+            SecretSource::Value(Secret::new("demo")),
+        )
+        .with_authority(endpoint.clone()),
+    ));
+    let aci = AciClient::with_observer(
+        AciConfig::new(&endpoint, &az.subscription_id, &az.resource_group).map_err(|e| anyhow!("{e}"))?,
+        tokens,
+        Arc::new(crate::telemetry::AciObserver(metrics.clone())),
+    )
+    .map_err(|e| anyhow!("{e}"))?;
+
+    // The simulated cluster, on the wall clock.
+    let started = Instant::now();
+    let template = PodTemplate {
+        namespace: policy.target.namespace.clone(),
+        labels: scenario.workload.labels.clone(),
+        requests: scenario.requests.clone(),
+        hash: "demo-v1".into(),
+        ..PodTemplate::default()
+    };
+    let cpr = scenario.demand.capacity_per_replica;
+    let initial = ((demand.mean(0, 10) / cpr).ceil() as u32).clamp(policy.min_replicas, policy.max_replicas);
+    let world = World::new(WorldConfig {
+        pools: scenario.pools.clone(),
+        initial_nodes: scenario.pools.iter().map(|p| p.spec.initial_nodes).collect(),
+        initial_replicas: initial,
+        template: template.clone(),
+        deployment: policy.target.name.clone(),
+        start_latency: scenario.workload.start_latency.clone(),
+        autoscaler: scenario.autoscaler.enabled.then(|| scenario.autoscaler.clone()),
+        aci: scenario.aci.clone(),
+        pricing: first.global.pricing.clone(),
+        virtual_node: None,
+        seed,
+    });
+    let sim = Arc::new(SimWorld::new(world, template, started));
+    let cluster = Arc::new(SimCluster::new(sim.clone(), policy.target.clone()));
+    let source = Arc::new(DemandSource {
+        demand: demand.clone(),
+        spec: scenario.metrics.clone(),
+        capacity_per_replica: cpr,
+        speed: args.speed,
+        world: sim.clone(),
+    });
+
+    let status = Arc::new(StatusBoard::new("demo"));
+    status.set_caches_synced(true);
+    status.set_leader(Some(true));
+    metrics.leader.set(1.0);
+    let (bound, server) = server::serve(
+        args.listen,
+        ServerState {
+            metrics: metrics.clone(),
+            status: status.clone(),
+        },
+        cancel.clone(),
+    )
+    .await
+    .with_context(|| format!("binding {}", args.listen))?;
+    println!("aci emulator on {endpoint}");
+    println!("metrics on http://{bound}/metrics");
+    println!("status on http://{bound}/status");
+
+    let clock: Clock =
+        Arc::new(move || spillway_core::time::Timestamp::from_millis(started.elapsed().as_millis() as i64));
+    let controller = Arc::new(Controller::new(
+        Parts {
+            cluster: cluster.clone(),
+            metrics_source: source.clone(),
+            backend: Arc::new(AciBackend::new(aci)),
+            telemetry: metrics.clone(),
+            status: status.clone(),
+            leader: LeaderGate::always(),
+            clock,
+        },
+        ControllerOptions {
+            dry_run: args.dry_run,
+            gc_interval: Duration::from_secs(10),
+            ..ControllerOptions::default()
+        },
+    ));
+    if let Some(d) = args.duration {
+        let c = cancel.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(d).await;
+            c.cancel();
+        });
+    }
+    let line = tokio::spawn(status_line(
+        status.clone(),
+        source.clone(),
+        policy.name.clone(),
+        cancel.clone(),
+    ));
+    controller.run(config_rx, valid_rx, cancel.clone()).await;
+    let _ = line.await;
+    let _ = server.await;
+    println!();
+    println!("demo finished after {}s", started.elapsed().as_secs());
+    Ok(())
+}
+
+fn embedded_config() -> Result<LoadedConfig> {
+    // JSON is valid YAML: the scenario's `config` subtree goes to the validator as text.
+    let raw: serde_json::Value =
+        serde_saphyr::from_str(DEMO_SCENARIO).map_err(|e| anyhow!("the embedded demo scenario: {e}"))?;
+    let doc = raw.get("config").context("the demo scenario has no config")?;
+    config::load(&doc.to_string())
+        .map_err(|e| crate::run::config_errors("<embedded demo config>".into(), &e.errors))
+}
+
+/// Fast but not instant provisioning, so that Provisioning is visible.
+fn emulator_config(seed: u64) -> EmulatorConfig {
+    EmulatorConfig {
+        seed,
+        latency: ProvisioningLatency {
+            pending: LatencyDist::Uniform {
+                min: Duration::from_secs(1),
+                max: Duration::from_secs(3),
+            },
+            creating: LatencyDist::Uniform {
+                min: Duration::from_secs(3),
+                max: Duration::from_secs(6),
+            },
+            deleting: LatencyDist::Fixed(Duration::from_secs(2)),
+        },
+        ..EmulatorConfig::default()
+    }
+}
+
+/// A live one-line status: on a terminal rewritten in place, else a line every 5 s.
+async fn status_line(
+    status: Arc<StatusBoard>,
+    source: Arc<DemandSource>,
+    policy: String,
+    cancel: CancellationToken,
+) {
+    let tty = std::io::stdout().is_terminal();
+    let every = if tty {
+        Duration::from_secs(1)
+    } else {
+        Duration::from_secs(5)
+    };
+    let mut ticker = tokio::time::interval(every);
+    let started = Instant::now();
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            _ = ticker.tick() => {}
+        }
+        let demand = source.current_demand();
+        let line = match status.last_plan(&policy) {
+            Some(p) => format!(
+                "t={:>4}s demand={:>6.0}/s desired={:>3} vm ready={:>3} fit={:>3} burst ready={:>3} provisioning={:>3} draining={:>2} cost={:.3}/h",
+                started.elapsed().as_secs(),
+                demand,
+                p.desired_replicas,
+                p.vm.ready,
+                p.vm_fit,
+                p.burst.ready,
+                p.burst.provisioning,
+                p.burst.draining,
+                p.burst_hourly_cost
+            ),
+            None => format!(
+                "t={:>4}s demand={:>6.0}/s (waiting for the first tick)",
+                started.elapsed().as_secs(),
+                demand
+            ),
+        };
+        if tty {
+            print!("\r{line}\x1b[K");
+            use std::io::Write;
+            let _ = std::io::stdout().flush();
+        } else {
+            println!("{line}");
+        }
+    }
+}

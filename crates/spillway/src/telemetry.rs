@@ -1,0 +1,304 @@
+//! The controller's Prometheus metrics: one registry, every family labelled
+//! by `policy` where it belongs. Names are part of the dashboard's contract.
+
+use std::time::Duration;
+
+use prometheus::{
+    CounterVec, Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry,
+    TextEncoder,
+};
+use spillway_core::plan::Plan;
+
+/// Every metric the controller exports.
+#[derive(Clone)]
+pub struct Metrics {
+    pub registry: Registry,
+    pub desired_replicas: GaugeVec,
+    pub vm_replicas: GaugeVec,
+    pub burst_replicas: GaugeVec,
+    pub vm_fit_replicas: GaugeVec,
+    pub metric_value: GaugeVec,
+    pub scale_decisions: IntCounterVec,
+    pub aci_requests: IntCounterVec,
+    pub aci_request_duration: HistogramVec,
+    pub burst_provision: HistogramVec,
+    pub burst_cost_per_hour: GaugeVec,
+    pub burst_cost_total: CounterVec,
+    pub reconcile_duration: HistogramVec,
+    pub reconcile_errors: IntCounterVec,
+    pub metric_polls: IntCounterVec,
+    pub metric_poll_duration: HistogramVec,
+    pub config_valid: Gauge,
+    pub policy_enabled: GaugeVec,
+    pub leader: Gauge,
+}
+
+fn gauge_vec(r: &Registry, name: &str, help: &str, labels: &[&str]) -> prometheus::Result<GaugeVec> {
+    let g = GaugeVec::new(Opts::new(name, help), labels)?;
+    r.register(Box::new(g.clone()))?;
+    Ok(g)
+}
+
+fn counter_vec(r: &Registry, name: &str, help: &str, labels: &[&str]) -> prometheus::Result<IntCounterVec> {
+    let c = IntCounterVec::new(Opts::new(name, help), labels)?;
+    r.register(Box::new(c.clone()))?;
+    Ok(c)
+}
+
+fn histogram_vec(
+    r: &Registry,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+    buckets: Vec<f64>,
+) -> prometheus::Result<HistogramVec> {
+    let h = HistogramVec::new(HistogramOpts::new(name, help).buckets(buckets), labels)?;
+    r.register(Box::new(h.clone()))?;
+    Ok(h)
+}
+
+impl Metrics {
+    pub fn new() -> prometheus::Result<Self> {
+        let r = Registry::new();
+        #[cfg(target_os = "linux")]
+        r.register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        ))?;
+        let latency = vec![
+            0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+        ];
+        let provision = vec![
+            5.0, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 300.0, 600.0,
+        ];
+        let reconcile = vec![
+            0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+        ];
+        let m = Metrics {
+            desired_replicas: gauge_vec(
+                &r,
+                "spillway_desired_replicas",
+                "Total replicas the planner wants (VM + burst).",
+                &["policy"],
+            )?,
+            vm_replicas: gauge_vec(
+                &r,
+                "spillway_vm_replicas",
+                "The workload's VM pods by state.",
+                &["policy", "state"],
+            )?,
+            burst_replicas: gauge_vec(
+                &r,
+                "spillway_burst_replicas",
+                "Burst container groups by state.",
+                &["policy", "state"],
+            )?,
+            vm_fit_replicas: gauge_vec(
+                &r,
+                "spillway_vm_fit_replicas",
+                "More VM replicas the current nodes can take.",
+                &["policy"],
+            )?,
+            metric_value: gauge_vec(
+                &r,
+                "spillway_metric_value",
+                "Last value read for each policy metric.",
+                &["policy", "metric"],
+            )?,
+            scale_decisions: counter_vec(
+                &r,
+                "spillway_scale_decisions_total",
+                "Planner decisions that changed something, by direction and reason.",
+                &["policy", "direction", "reason"],
+            )?,
+            aci_requests: counter_vec(
+                &r,
+                "spillway_aci_requests_total",
+                "ARM requests by operation and HTTP status code (or error).",
+                &["operation", "code"],
+            )?,
+            aci_request_duration: histogram_vec(
+                &r,
+                "spillway_aci_request_duration_seconds",
+                "ARM request latency.",
+                &["operation"],
+                latency.clone(),
+            )?,
+            burst_provision: histogram_vec(
+                &r,
+                "spillway_burst_provision_seconds",
+                "Time from create to a Ready burst replica.",
+                &["policy"],
+                provision,
+            )?,
+            burst_cost_per_hour: gauge_vec(
+                &r,
+                "spillway_burst_cost_per_hour",
+                "Hourly cost of the live burst replicas (pricing.currency).",
+                &["policy"],
+            )?,
+            burst_cost_total: {
+                let c = CounterVec::new(
+                    Opts::new(
+                        "spillway_burst_cost_total",
+                        "Accumulated burst cost (pricing.currency).",
+                    ),
+                    &["policy"],
+                )?;
+                r.register(Box::new(c.clone()))?;
+                c
+            },
+            reconcile_duration: histogram_vec(
+                &r,
+                "spillway_reconcile_duration_seconds",
+                "One policy tick: sample, snapshot, list, plan, execute.",
+                &["policy"],
+                reconcile,
+            )?,
+            reconcile_errors: counter_vec(
+                &r,
+                "spillway_reconcile_errors_total",
+                "Failed steps of a tick, by kind.",
+                &["policy", "error"],
+            )?,
+            metric_polls: counter_vec(
+                &r,
+                "spillway_metric_polls_total",
+                "Metric reads by source and outcome.",
+                &["source", "outcome"],
+            )?,
+            metric_poll_duration: histogram_vec(
+                &r,
+                "spillway_metric_poll_duration_seconds",
+                "Metric read latency by source.",
+                &["source"],
+                latency,
+            )?,
+            config_valid: {
+                let g = Gauge::new(
+                    "spillway_config_valid",
+                    "1 when the last configuration read was fully valid.",
+                )?;
+                r.register(Box::new(g.clone()))?;
+                g
+            },
+            policy_enabled: gauge_vec(
+                &r,
+                "spillway_policy_enabled",
+                "1 for a policy that plans, 0 for one disabled by its errors.",
+                &["policy"],
+            )?,
+            leader: {
+                let g = Gauge::new("spillway_leader", "1 while this process holds the leader Lease.")?;
+                r.register(Box::new(g.clone()))?;
+                g
+            },
+            registry: r,
+        };
+        Ok(m)
+    }
+
+    /// The text exposition format.
+    pub fn encode(&self) -> String {
+        let mut buf = Vec::new();
+        if TextEncoder::new()
+            .encode(&self.registry.gather(), &mut buf)
+            .is_err()
+        {
+            return String::new();
+        }
+        String::from_utf8(buf).unwrap_or_default()
+    }
+
+    /// Records what a plan says, and what it decided.
+    pub fn observe_plan(&self, plan: &Plan, elapsed_since_last: Duration) {
+        let p = plan.policy.as_str();
+        self.desired_replicas
+            .with_label_values(&[p])
+            .set(f64::from(plan.desired_replicas));
+        let vm = &plan.vm;
+        for (state, v) in
+            VM_STATES
+                .into_iter()
+                .zip([vm.ready, vm.starting, vm.pending_fresh, vm.pending_unschedulable])
+        {
+            self.vm_replicas.with_label_values(&[p, state]).set(f64::from(v));
+        }
+        let b = &plan.burst;
+        for (state, v) in BURST_STATES
+            .into_iter()
+            .zip([b.ready, b.provisioning, b.draining, b.failed])
+        {
+            self.burst_replicas
+                .with_label_values(&[p, state])
+                .set(f64::from(v));
+        }
+        self.vm_fit_replicas
+            .with_label_values(&[p])
+            .set(f64::from(plan.vm_fit));
+        self.burst_cost_per_hour
+            .with_label_values(&[p])
+            .set(plan.burst_hourly_cost);
+        let hours = elapsed_since_last.as_secs_f64() / 3600.0;
+        if hours > 0.0 {
+            self.burst_cost_total
+                .with_label_values(&[p])
+                .inc_by(plan.burst_hourly_cost * hours);
+        }
+        if !plan.is_noop() {
+            let direction = match plan.scale {
+                Some(s) if s.to > s.from => "up",
+                Some(s) if s.to < s.from => "down",
+                _ if !plan.creates.is_empty() => "burst_up",
+                _ => "burst_down",
+            };
+            let reason = plan.reasons.first().map_or("none", |r| r.code.as_str());
+            self.scale_decisions
+                .with_label_values(&[p, direction, reason])
+                .inc();
+        }
+    }
+
+    /// Drops every series of a policy that no longer exists (so a removed
+    /// policy does not linger on dashboards).
+    pub fn forget_policy(&self, policy: &str, metric_count: usize) {
+        for g in [
+            &self.desired_replicas,
+            &self.vm_fit_replicas,
+            &self.burst_cost_per_hour,
+            &self.policy_enabled,
+        ] {
+            let _ = g.remove_label_values(&[policy]);
+        }
+        for state in VM_STATES {
+            let _ = self.vm_replicas.remove_label_values(&[policy, state]);
+        }
+        for state in BURST_STATES {
+            let _ = self.burst_replicas.remove_label_values(&[policy, state]);
+        }
+        for i in 0..metric_count {
+            let _ = self.metric_value.remove_label_values(&[policy, &i.to_string()]);
+        }
+    }
+}
+
+const VM_STATES: [&str; 4] = ["ready", "starting", "pending_fresh", "pending_unschedulable"];
+const BURST_STATES: [&str; 4] = ["ready", "provisioning", "draining", "failed"];
+
+/// Counts and times every ARM attempt by operation and status code.
+pub struct AciObserver(pub Metrics);
+
+impl spillway_aci::RequestObserver for AciObserver {
+    fn on_request(&self, e: &spillway_aci::RequestEvent) {
+        let code = match (e.status, e.error) {
+            (Some(s), _) => s.to_string(),
+            (None, Some(label)) => label.to_string(),
+            (None, None) => "none".to_string(),
+        };
+        let op = e.operation.as_str();
+        self.0.aci_requests.with_label_values(&[op, &code]).inc();
+        self.0
+            .aci_request_duration
+            .with_label_values(&[op])
+            .observe(e.elapsed.as_secs_f64());
+    }
+}

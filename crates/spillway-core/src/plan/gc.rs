@@ -47,7 +47,15 @@ mod tests {
         let c = replica("c-gone-1", BurstState::Deleting);
         let d = replica("broken", BurstState::Failed);
         let policies = BTreeSet::from(["web"]);
-        let out = orphans([(Some("web"), &a), (Some("gone"), &b), (Some("gone"), &c), (None, &d)], &policies);
+        let out = orphans(
+            [
+                (Some("web"), &a),
+                (Some("gone"), &b),
+                (Some("gone"), &c),
+                (None, &d),
+            ],
+            &policies,
+        );
         let names: Vec<&str> = out.iter().map(|d| d.name.as_str()).collect();
         assert_eq!(names, vec!["c-gone-0", "broken"]);
         assert!(out.iter().all(|d| d.cause == DeleteCause::Orphaned));

@@ -55,7 +55,8 @@ impl PolicyState {
     /// a dry run): a drain starts only when a replica really leaves the
     /// EndpointSlice.
     pub fn forget_drains_since(&mut self, previous: &PolicyState) {
-        self.draining.retain(|name, _| previous.draining.contains_key(name));
+        self.draining
+            .retain(|name, _| previous.draining.contains_key(name));
     }
 }
 

@@ -4,16 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-mod config_file;
-mod controller;
-mod demo;
-mod logging;
-mod plan_cmd;
-mod run;
-mod server;
-mod simulate;
-mod telemetry;
-mod validate;
+use spillway::{demo, plan_cmd, run, simulate, validate};
 
 /// Spillway: scale a workload on its VM nodes and spill what does not fit into Azure Container Instances.
 #[derive(Debug, Parser)]

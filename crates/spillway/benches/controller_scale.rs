@@ -1,0 +1,379 @@
+//! 200 policies on a 2,000-node simulated cluster through the real
+//! controller tick (metrics → snapshot → one shared ARM list → plan →
+//! executor) against the ACI emulator over HTTP. Prints tick latency
+//! p50/p99 and the process RSS, and the same policies planned with
+//! `spillway_core::plan` alone (no I/O) as the in-process baseline.
+//!
+//! `cargo bench -p spillway --bench controller_scale`
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aci_emulator::{Emulator, EmulatorConfig, Limits, ProvisioningLatency};
+use azure_auth::{CachedTokenProvider, ClientSecretCredential, Secret, SecretSource};
+use futures::future::BoxFuture;
+use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec, ResourceRequirements};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity as K8sQuantity;
+use spillway::controller::backend::AciBackend;
+use spillway::controller::status::StatusBoard;
+use spillway::controller::{Controller, ControllerOptions, Parts, PolicyRuntime, system_clock};
+use spillway::telemetry::Metrics;
+use spillway_aci::{AciClient, AciConfig};
+use spillway_core::burst::BurstInventory;
+use spillway_core::config::{self, Policy, TargetRef};
+use spillway_core::metrics::{MetricReading, MetricSample};
+use spillway_core::resources::Resources;
+use spillway_core::snapshot::{
+    BoundPod, ClusterSnapshot, NodeInfo, PodTemplate, VmPod, VmPodState, WorkloadStatus,
+};
+use spillway_core::time::Timestamp;
+use spillway_core::{PlanInput, PolicyState};
+use spillway_kube::endpoints::BurstEndpoint;
+use spillway_kube::events::{Notice, Published};
+use spillway_kube::lease::LeaderGate;
+use spillway_kube::refs::ResolvedRefs;
+use spillway_kube::scale::ScaleOutcome;
+use spillway_kube::snapshot::{ClusterBuild, Disabled};
+use spillway_kube::view::{ClusterView, EndpointsOutcome, ViewError};
+use spillway_metrics::error::SourceError;
+use spillway_metrics::source::{MetricRequest, MetricSource};
+
+const NODES: usize = 2_000;
+const POLICIES: usize = 200;
+const ROUNDS: usize = 10;
+
+fn cpu(m: i64) -> Resources {
+    Resources {
+        cpu_millis: m,
+        memory_bytes: m << 21,
+        ..Default::default()
+    }
+}
+
+/// A static cluster: nodes nearly full, 200 workloads of 20 pods.
+struct StaticCluster {
+    snapshot: Arc<ClusterSnapshot>,
+    workloads: Mutex<BTreeMap<String, WorkloadStatus>>,
+    template: PodTemplateSpec,
+}
+
+impl StaticCluster {
+    fn new() -> Self {
+        let nodes: Vec<NodeInfo> = (0..NODES)
+            .map(|i| NodeInfo {
+                name: format!("node-{i}"),
+                ready: true,
+                allocatable: cpu(16_000),
+                allocatable_pods: 110,
+                ..Default::default()
+            })
+            .collect();
+        let mut pods = Vec::new();
+        let mut workloads = BTreeMap::new();
+        for p in 0..POLICIES {
+            let mut status = WorkloadStatus {
+                spec_replicas: 20,
+                template: PodTemplate {
+                    namespace: "bench".into(),
+                    requests: cpu(500),
+                    hash: "h1".into(),
+                    ..Default::default()
+                },
+                ..Default::default()
+            };
+            for k in 0..20 {
+                let node = (p * 20 + k) % NODES;
+                pods.push(BoundPod {
+                    node: format!("node-{node}"),
+                    namespace: "bench".into(),
+                    labels: Default::default(),
+                    requests: cpu(500),
+                });
+                status.pods.push(VmPod {
+                    name: format!("app{p}-{k}"),
+                    state: VmPodState::Ready,
+                    created_at: Timestamp::from_secs(0),
+                });
+            }
+            workloads.insert(format!("app{p}"), status);
+        }
+        // Fill every node up to 15.6 cores so that little fits: bursting happens.
+        for (i, _) in nodes.iter().enumerate() {
+            let used: i64 = pods
+                .iter()
+                .filter(|b| b.node == format!("node-{i}"))
+                .map(|b| b.requests.cpu_millis)
+                .sum();
+            let filler = 15_600 - used;
+            if filler > 0 {
+                pods.push(BoundPod {
+                    node: format!("node-{i}"),
+                    namespace: "other".into(),
+                    labels: Default::default(),
+                    requests: cpu(filler),
+                });
+            }
+        }
+        let requests = BTreeMap::from([
+            ("cpu".to_string(), K8sQuantity("500m".into())),
+            ("memory".to_string(), K8sQuantity("1Gi".into())),
+        ]);
+        StaticCluster {
+            snapshot: Arc::new(ClusterSnapshot::new(nodes, pods)),
+            workloads: Mutex::new(workloads),
+            template: PodTemplateSpec {
+                metadata: None,
+                spec: Some(PodSpec {
+                    containers: vec![Container {
+                        name: "app".into(),
+                        image: Some("example.azurecr.io/app:1".into()),
+                        resources: Some(ResourceRequirements {
+                            requests: Some(requests),
+                            ..Default::default()
+                        }),
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }),
+            },
+        }
+    }
+}
+
+impl ClusterView for StaticCluster {
+    fn ready(&self) -> bool {
+        true
+    }
+    fn snapshot(&self) -> ClusterBuild {
+        ClusterBuild {
+            snapshot: self.snapshot.clone(),
+            skipped: Vec::new(),
+        }
+    }
+    fn workload(&self, target: &TargetRef) -> Result<WorkloadStatus, Disabled> {
+        self.workloads
+            .lock()
+            .unwrap()
+            .get(&target.name)
+            .cloned()
+            .ok_or_else(|| Disabled::TargetMissing {
+                kind: target.kind.clone(),
+                namespace: target.namespace.clone(),
+                name: target.name.clone(),
+            })
+    }
+    fn pod_template(&self, _target: &TargetRef) -> Result<PodTemplateSpec, Disabled> {
+        Ok(self.template.clone())
+    }
+    fn resolve_refs<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a PodTemplateSpec,
+    ) -> BoxFuture<'a, Result<ResolvedRefs, ViewError>> {
+        Box::pin(async { Ok(ResolvedRefs::default()) })
+    }
+    fn scale<'a>(
+        &'a self,
+        _: &'a str,
+        target: &'a TargetRef,
+        replicas: u32,
+    ) -> BoxFuture<'a, Result<ScaleOutcome, ViewError>> {
+        Box::pin(async move {
+            let mut w = self.workloads.lock().unwrap();
+            let s = w.get_mut(&target.name).expect("known target");
+            let from = s.spec_replicas;
+            s.spec_replicas = replicas;
+            Ok(ScaleOutcome::Changed { from, to: replicas })
+        })
+    }
+    fn publish_endpoints<'a>(
+        &'a self,
+        policy: &'a str,
+        _: &'a TargetRef,
+        _: &'a str,
+        eps: &'a [BurstEndpoint],
+    ) -> BoxFuture<'a, Result<EndpointsOutcome, ViewError>> {
+        Box::pin(async move {
+            Ok(EndpointsOutcome {
+                slice: policy.to_string(),
+                endpoints: eps.len(),
+                skipped: Vec::new(),
+            })
+        })
+    }
+    fn remove_endpoints<'a>(&'a self, _: &'a str, _: &'a str) -> BoxFuture<'a, Result<bool, ViewError>> {
+        Box::pin(async { Ok(false) })
+    }
+    fn record<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a TargetRef,
+        n: &'a [Notice],
+    ) -> BoxFuture<'a, Result<Vec<Published>, ViewError>> {
+        Box::pin(async move { Ok(vec![Published::Sent; n.len()]) })
+    }
+}
+
+/// Half the policies see 2,600 requests/s (26 replicas at 100 each: a burst), half 1,900.
+struct FixedDemand;
+
+fn demand_of(policy: &str) -> f64 {
+    let i: usize = policy.trim_start_matches("app").parse().unwrap_or(0);
+    if i % 2 == 0 { 2_600.0 } else { 1_900.0 }
+}
+
+impl MetricSource for FixedDemand {
+    fn read<'a>(&'a self, req: MetricRequest<'a>) -> BoxFuture<'a, Result<MetricReading, SourceError>> {
+        Box::pin(async move {
+            Ok(MetricReading::Value {
+                value: demand_of(req.policy),
+            })
+        })
+    }
+}
+
+fn config_yaml(endpoint: &str) -> String {
+    let mut y = format!(
+        "cluster: {{id: bench}}\nazure: {{subscriptionId: 00000000-0000-0000-0000-000000000000, resourceGroup: bench-rg, location: westeurope, armEndpoint: '{endpoint}'}}\nmetricSources: {{prometheus: {{url: 'http://127.0.0.1:9'}}}}\ninterval: 1s\npolicies:\n"
+    );
+    for i in 0..POLICIES {
+        y.push_str(&format!(
+            "- name: app{i}\n  target: {{namespace: bench, name: app{i}}}\n  maxReplicas: 100\n  metrics:\n  - prometheus: {{query: q, targetAverageValue: 100}}\n  burst: {{enabled: true, maxReplicas: 10, vmOverflow: cap}}\n"
+        ));
+    }
+    y
+}
+
+fn rss_mib() -> f64 {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    s.lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .unwrap_or(0.0)
+        / 1024.0
+}
+
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    sorted[((sorted.len() as f64 - 1.0) * q).round() as usize]
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let emulator = Emulator::start(EmulatorConfig {
+            latency: ProvisioningLatency::instant(),
+            limits: Limits::unlimited(),
+            ..EmulatorConfig::default()
+        })
+        .await
+        .unwrap();
+        let endpoint = emulator.base_url().to_string();
+        let loaded = config::load(&config_yaml(&endpoint)).unwrap();
+        let policies: Vec<Arc<Policy>> = loaded.valid_policies().cloned().collect();
+        assert_eq!(policies.len(), POLICIES);
+        let cluster = Arc::new(StaticCluster::new());
+        let metrics = Metrics::new().unwrap();
+        let tokens = Arc::new(CachedTokenProvider::new(
+            ClientSecretCredential::new("t", "bench", SecretSource::Value(Secret::new("s")))
+                .with_authority(endpoint.clone()),
+        ));
+        let aci = AciClient::new(
+            AciConfig::new(&endpoint, "00000000-0000-0000-0000-000000000000", "bench-rg").unwrap(),
+            tokens,
+        )
+        .unwrap();
+        let controller = Arc::new(Controller::new(
+            Parts {
+                cluster: cluster.clone(),
+                metrics_source: Arc::new(FixedDemand),
+                backend: Arc::new(AciBackend::new(aci)),
+                telemetry: metrics,
+                status: Arc::new(StatusBoard::new("bench")),
+                leader: LeaderGate::always(),
+                clock: system_clock(),
+            },
+            ControllerOptions::default(),
+        ));
+        let rss_before = rss_mib();
+
+        // Baseline: the same 200 plans, pure (no I/O), in this process.
+        let now = Timestamp::from_secs(1);
+        let started = Instant::now();
+        for p in &policies {
+            let samples = vec![MetricSample::value(0, demand_of(&p.name), now)];
+            let workload = cluster.workload(&p.target).unwrap();
+            let inventory = BurstInventory::default();
+            let input = PlanInput {
+                policy: p,
+                samples: &samples,
+                cluster: &cluster.snapshot,
+                workload: &workload,
+                inventory: &inventory,
+                now,
+            };
+            std::hint::black_box(spillway_core::plan(&input, &PolicyState::default()));
+        }
+        let baseline_per_policy = started.elapsed().as_secs_f64() / POLICIES as f64;
+
+        // The real ticks: every policy ticks once per round, concurrently.
+        let mut runtimes: Vec<PolicyRuntime> = policies.iter().cloned().map(PolicyRuntime::new).collect();
+        let mut ticks = Vec::new();
+        let mut rounds = Vec::new();
+        let wall = Instant::now();
+        for _ in 0..ROUNDS {
+            let round = Instant::now();
+            let results = futures::future::join_all(runtimes.iter_mut().map(|rt| {
+                let c = controller.clone();
+                async move {
+                    let t = Instant::now();
+                    let r = c.tick(rt).await;
+                    (t.elapsed().as_secs_f64(), r.is_ok())
+                }
+            }))
+            .await;
+            rounds.push(round.elapsed().as_secs_f64());
+            for (secs, ok) in results {
+                assert!(ok, "a tick failed");
+                ticks.push(secs);
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let wall = wall.elapsed().as_secs_f64();
+        ticks.sort_by(f64::total_cmp);
+        rounds.sort_by(f64::total_cmp);
+        let state = emulator.state();
+        let live = state.groups.iter().filter(|g| g.deleted_at.is_none()).count();
+        println!(
+            "controller scale: {POLICIES} policies, {NODES} nodes, {ROUNDS} rounds ({:.1} s wall)",
+            wall
+        );
+        println!(
+            "  tick latency      p50 {:>8.2} ms   p99 {:>8.2} ms",
+            quantile(&ticks, 0.5) * 1e3,
+            quantile(&ticks, 0.99) * 1e3
+        );
+        println!(
+            "  full pass (200)   p50 {:>8.2} ms   max {:>8.2} ms",
+            quantile(&rounds, 0.5) * 1e3,
+            quantile(&rounds, 1.0) * 1e3
+        );
+        println!(
+            "  baseline: pure plan per policy {:.3} ms; tick p50 = {:.1}x baseline",
+            baseline_per_policy * 1e3,
+            quantile(&ticks, 0.5) / baseline_per_policy
+        );
+        println!(
+            "  RSS {:.1} MiB before the ticks, {:.1} MiB after (controller and emulator in one process)",
+            rss_before,
+            rss_mib()
+        );
+        println!("  container groups live in the emulator at the end: {live}");
+        emulator.shutdown().await.unwrap();
+    });
+}

@@ -222,7 +222,7 @@ struct FixedDemand;
 
 fn demand_of(policy: &str) -> f64 {
     let i: usize = policy.trim_start_matches("app").parse().unwrap_or(0);
-    if i % 2 == 0 { 2_600.0 } else { 1_900.0 }
+    if i.is_multiple_of(2) { 2_600.0 } else { 1_900.0 }
 }
 
 impl MetricSource for FixedDemand {

@@ -4,7 +4,10 @@
 //! p50/p99 and the process RSS, and the same policies planned with
 //! `spillway_core::plan` alone (no I/O) as the in-process baseline.
 //!
-//! `cargo bench -p spillway --bench controller_scale`
+//! `cargo bench -p spillway --bench controller_scale` (issue 7's 200 policies
+//! on 2,000 nodes), and with `SPILLWAY_BENCH_SCALE=large` issue 8's scale
+//! target: 1,000 policies, 5,000 nodes, 50,000 pods, 2,000 live container
+//! groups (the client's create pacing raised as a quota increase would).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -41,9 +44,38 @@ use spillway_kube::view::{ClusterView, EndpointsOutcome, ViewError};
 use spillway_metrics::error::SourceError;
 use spillway_metrics::source::{MetricRequest, MetricSource};
 
-const NODES: usize = 2_000;
-const POLICIES: usize = 200;
-const ROUNDS: usize = 10;
+#[derive(Clone, Copy)]
+struct Scale {
+    nodes: usize,
+    policies: usize,
+    /// Extra small pods bound round-robin, to reach the pod count.
+    extra_pods: usize,
+    /// Every `burst_every`-th policy needs burst replicas (10 each).
+    burst_every: usize,
+    rounds: usize,
+    pacing: bool,
+}
+
+fn scale() -> Scale {
+    match std::env::var("SPILLWAY_BENCH_SCALE").as_deref() {
+        Ok("large") => Scale {
+            nodes: 5_000,
+            policies: 1_000,
+            extra_pods: 25_000,
+            burst_every: 5,
+            rounds: 5,
+            pacing: false,
+        },
+        _ => Scale {
+            nodes: 2_000,
+            policies: 200,
+            extra_pods: 0,
+            burst_every: 2,
+            rounds: 10,
+            pacing: true,
+        },
+    }
+}
 
 fn cpu(m: i64) -> Resources {
     Resources {
@@ -61,8 +93,8 @@ struct StaticCluster {
 }
 
 impl StaticCluster {
-    fn new() -> Self {
-        let nodes: Vec<NodeInfo> = (0..NODES)
+    fn new(sc: Scale) -> Self {
+        let nodes: Vec<NodeInfo> = (0..sc.nodes)
             .map(|i| NodeInfo {
                 name: format!("node-{i}"),
                 ready: true,
@@ -73,7 +105,7 @@ impl StaticCluster {
             .collect();
         let mut pods = Vec::new();
         let mut workloads = BTreeMap::new();
-        for p in 0..POLICIES {
+        for p in 0..sc.policies {
             let mut status = WorkloadStatus {
                 spec_replicas: 20,
                 template: PodTemplate {
@@ -85,7 +117,7 @@ impl StaticCluster {
                 ..Default::default()
             };
             for k in 0..20 {
-                let node = (p * 20 + k) % NODES;
+                let node = (p * 20 + k) % sc.nodes;
                 pods.push(BoundPod {
                     node: format!("node-{node}"),
                     namespace: "bench".into(),
@@ -100,13 +132,22 @@ impl StaticCluster {
             }
             workloads.insert(format!("app{p}"), status);
         }
+        for k in 0..sc.extra_pods {
+            pods.push(BoundPod {
+                node: format!("node-{}", k % sc.nodes),
+                namespace: "other".into(),
+                labels: Default::default(),
+                requests: cpu(10),
+            });
+        }
         // Fill every node up to 15.6 cores so that little fits: bursting happens.
-        for (i, _) in nodes.iter().enumerate() {
-            let used: i64 = pods
-                .iter()
-                .filter(|b| b.node == format!("node-{i}"))
-                .map(|b| b.requests.cpu_millis)
-                .sum();
+        let mut used = vec![0i64; sc.nodes];
+        for b in &pods {
+            if let Some(i) = b.node.strip_prefix("node-").and_then(|n| n.parse::<usize>().ok()) {
+                used[i] += b.requests.cpu_millis;
+            }
+        }
+        for (i, used) in used.iter().enumerate() {
             let filler = 15_600 - used;
             if filler > 0 {
                 pods.push(BoundPod {
@@ -217,31 +258,36 @@ impl ClusterView for StaticCluster {
     }
 }
 
-/// Half the policies see 2,600 requests/s (26 replicas at 100 each: a burst), half 1,900.
-struct FixedDemand;
+/// Every `burst_every`-th policy sees 3,000 requests/s (30 replicas at 100
+/// each: a burst of 10), the others 1,900.
+struct FixedDemand(usize);
 
-fn demand_of(policy: &str) -> f64 {
+fn demand_of(policy: &str, burst_every: usize) -> f64 {
     let i: usize = policy.trim_start_matches("app").parse().unwrap_or(0);
-    if i.is_multiple_of(2) { 2_600.0 } else { 1_900.0 }
+    if i.is_multiple_of(burst_every) {
+        3_000.0
+    } else {
+        1_900.0
+    }
 }
 
 impl MetricSource for FixedDemand {
     fn read<'a>(&'a self, req: MetricRequest<'a>) -> BoxFuture<'a, Result<MetricReading, SourceError>> {
         Box::pin(async move {
             Ok(MetricReading::Value {
-                value: demand_of(req.policy),
+                value: demand_of(req.policy, self.0),
             })
         })
     }
 }
 
-fn config_yaml(endpoint: &str) -> String {
+fn config_yaml(endpoint: &str, policies: usize) -> String {
     let mut y = format!(
         "cluster: {{id: bench}}\nazure: {{subscriptionId: 00000000-0000-0000-0000-000000000000, resourceGroup: bench-rg, location: westeurope, armEndpoint: '{endpoint}'}}\nmetricSources: {{prometheus: {{url: 'http://127.0.0.1:9'}}}}\ninterval: 1s\npolicies:\n"
     );
-    for i in 0..POLICIES {
+    for i in 0..policies {
         y.push_str(&format!(
-            "- name: app{i}\n  target: {{namespace: bench, name: app{i}}}\n  maxReplicas: 100\n  metrics:\n  - prometheus: {{query: q, targetAverageValue: 100}}\n  burst: {{enabled: true, maxReplicas: 10, vmOverflow: cap}}\n"
+            "- name: app{i}\n  target: {{namespace: bench, name: app{i}}}\n  maxReplicas: 100\n  behavior: {{scaleUp: {{policies: [{{type: Pods, value: 100, period: 1s}}]}}}}\n  metrics:\n  - prometheus: {{query: q, targetAverageValue: 100}}\n  burst: {{enabled: true, maxReplicas: 10, vmOverflow: cap}}\n"
         ));
     }
     y
@@ -261,6 +307,7 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 }
 
 fn main() {
+    let sc = scale();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -274,24 +321,30 @@ fn main() {
         .await
         .unwrap();
         let endpoint = emulator.base_url().to_string();
-        let loaded = config::load(&config_yaml(&endpoint)).unwrap();
+        let loaded = config::load(&config_yaml(&endpoint, sc.policies)).unwrap();
         let policies: Vec<Arc<Policy>> = loaded.valid_policies().cloned().collect();
-        assert_eq!(policies.len(), POLICIES);
-        let cluster = Arc::new(StaticCluster::new());
+        assert_eq!(policies.len(), sc.policies);
+        let setup = Instant::now();
+        let cluster = Arc::new(StaticCluster::new(sc));
+        let setup = setup.elapsed();
         let metrics = Metrics::new().unwrap();
         let tokens = Arc::new(CachedTokenProvider::new(
             ClientSecretCredential::new("t", "bench", SecretSource::Value(Secret::new("s")))
                 .with_authority(endpoint.clone()),
         ));
-        let aci = AciClient::new(
-            AciConfig::new(&endpoint, "00000000-0000-0000-0000-000000000000", "bench-rg").unwrap(),
-            tokens,
-        )
-        .unwrap();
+        let mut aci_config = AciConfig::new(&endpoint, "00000000-0000-0000-0000-000000000000", "bench-rg").unwrap();
+        if !sc.pacing {
+            // As after a quota increase: the client's own create/delete budget is not the limit here.
+            aci_config.pacing.creates_per_5m = 1_000_000;
+            aci_config.pacing.creates_per_1h = 1_000_000;
+            aci_config.pacing.deletes_per_5m = 1_000_000;
+            aci_config.pacing.deletes_per_1h = 1_000_000;
+        }
+        let aci = AciClient::new(aci_config, tokens).unwrap();
         let controller = Arc::new(Controller::new(
             Parts {
                 cluster: cluster.clone(),
-                metrics_source: Arc::new(FixedDemand),
+                metrics_source: Arc::new(FixedDemand(sc.burst_every)),
                 backend: Arc::new(AciBackend::new(aci)),
                 telemetry: metrics,
                 status: Arc::new(StatusBoard::new("bench")),
@@ -306,7 +359,7 @@ fn main() {
         let now = Timestamp::from_secs(1);
         let started = Instant::now();
         for p in &policies {
-            let samples = vec![MetricSample::value(0, demand_of(&p.name), now)];
+            let samples = vec![MetricSample::value(0, demand_of(&p.name, sc.burst_every), now)];
             let workload = cluster.workload(&p.target).unwrap();
             let inventory = BurstInventory::default();
             let input = PlanInput {
@@ -319,14 +372,14 @@ fn main() {
             };
             std::hint::black_box(spillway_core::plan(&input, &PolicyState::default()));
         }
-        let baseline_per_policy = started.elapsed().as_secs_f64() / POLICIES as f64;
+        let baseline_per_policy = started.elapsed().as_secs_f64() / sc.policies as f64;
 
         // The real ticks: every policy ticks once per round, concurrently.
         let mut runtimes: Vec<PolicyRuntime> = policies.iter().cloned().map(PolicyRuntime::new).collect();
         let mut ticks = Vec::new();
         let mut rounds = Vec::new();
         let wall = Instant::now();
-        for _ in 0..ROUNDS {
+        for _ in 0..sc.rounds {
             let round = Instant::now();
             let results = futures::future::join_all(runtimes.iter_mut().map(|rt| {
                 let c = controller.clone();
@@ -350,8 +403,13 @@ fn main() {
         let state = emulator.state();
         let live = state.groups.iter().filter(|g| g.deleted_at.is_none()).count();
         println!(
-            "controller scale: {POLICIES} policies, {NODES} nodes, {ROUNDS} rounds ({:.1} s wall)",
-            wall
+            "controller scale: {} policies, {} nodes, {} pods, {} rounds ({:.1} s wall; cluster built in {:.1} s)",
+            sc.policies,
+            sc.nodes,
+            cluster.snapshot.pods().len(),
+            sc.rounds,
+            wall,
+            setup.as_secs_f64()
         );
         println!(
             "  tick latency      p50 {:>8.2} ms   p99 {:>8.2} ms",
@@ -359,7 +417,8 @@ fn main() {
             quantile(&ticks, 0.99) * 1e3
         );
         println!(
-            "  full pass (200)   p50 {:>8.2} ms   max {:>8.2} ms",
+            "  full pass ({})  p50 {:>8.2} ms   max {:>8.2} ms",
+            sc.policies,
             quantile(&rounds, 0.5) * 1e3,
             quantile(&rounds, 1.0) * 1e3
         );

@@ -11,10 +11,14 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
-/// Receivers for the configuration in effect and the validity flag.
+use crate::controller::status::StatusBoard;
+
+/// Receivers for the configuration in effect, the validity flag and the
+/// latest document's errors (a rejected document's too: `/status` shows them).
 pub struct FileConfig {
     pub config: watch::Receiver<Option<Arc<LoadedConfig>>>,
     pub valid: watch::Receiver<bool>,
+    pub errors: watch::Receiver<Vec<ConfigError>>,
 }
 
 /// Reads a document, bounded; any problem is a [`ConfigError`] list.
@@ -38,6 +42,7 @@ pub fn watch_file(
 ) -> Result<FileConfig, Vec<ConfigError>> {
     let first = read(&path)?;
     let first_valid = first.is_fully_valid();
+    let (errors_tx, errors) = watch::channel(first.errors().cloned().collect::<Vec<_>>());
     let (config_tx, config) = watch::channel(Some(Arc::new(first)));
     let (valid_tx, valid) = watch::channel(first_valid);
     tokio::spawn(async move {
@@ -55,6 +60,7 @@ pub fn watch_file(
             seen = now;
             match read(&path) {
                 Ok(loaded) => {
+                    let _ = errors_tx.send(loaded.errors().cloned().collect());
                     let errors: Vec<String> = loaded.errors().map(|e| e.to_string()).collect();
                     if errors.is_empty() {
                         info!(file = %path.display(), "configuration reloaded");
@@ -68,11 +74,35 @@ pub fn watch_file(
                     let text: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
                     error!(file = %path.display(), errors = %text.join("; "), "configuration rejected; the last good one stays in effect");
                     let _ = valid_tx.send(false);
+                    let _ = errors_tx.send(errors);
                 }
             }
         }
     });
-    Ok(FileConfig { config, valid })
+    Ok(FileConfig {
+        config,
+        valid,
+        errors,
+    })
+}
+
+/// Keeps `/status`'s `configErrors` on the latest document, also when it was
+/// rejected (the controller only sees documents that load).
+pub fn report_errors(
+    mut errors: watch::Receiver<Vec<ConfigError>>,
+    status: Arc<StatusBoard>,
+    cancel: CancellationToken,
+) {
+    tokio::spawn(async move {
+        loop {
+            let latest = errors.borrow_and_update().clone();
+            status.set_config(false, latest);
+            tokio::select! {
+                _ = cancel.cancelled() => break,
+                r = errors.changed() => if r.is_err() { break },
+            }
+        }
+    });
 }
 
 fn stamp(path: &Path) -> Option<(SystemTime, u64)> {

@@ -113,6 +113,7 @@ pub async fn run(args: RunArgs) -> Result<()> {
         Some(path) => {
             let f = crate::config_file::watch_file(path.clone(), Duration::from_secs(5), cancel.clone())
                 .map_err(|errors| config_errors(path.display().to_string(), &errors))?;
+            crate::config_file::report_errors(f.errors, status.clone(), cancel.clone());
             (f.config, f.valid)
         }
         None => {

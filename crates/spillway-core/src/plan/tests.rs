@@ -293,3 +293,15 @@ fn metrics_outage_holds_burst_and_vm() {
         assert!(p.has_reason(ReasonCode::MetricsMissingHold));
     }
 }
+
+#[test]
+fn reason_codes_serialize_as_their_metric_labels() {
+    for code in [
+        ReasonCode::BurstCappedMaxReplicas,
+        ReasonCode::MetricsMissingHold,
+        ReasonCode::Backfill,
+    ] {
+        let json = serde_json::to_value(code).unwrap();
+        assert_eq!(json, serde_json::Value::String(code.as_str().to_string()));
+    }
+}

@@ -158,8 +158,9 @@ pub struct Reason {
 }
 
 /// Why the plan is what it is; stable names for Events, logs and metrics labels.
+/// Serialized as the same snake_case names as [`ReasonCode::as_str`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "snake_case")]
 pub enum ReasonCode {
     ScaleUp,
     ScaleDown,

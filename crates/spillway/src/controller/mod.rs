@@ -209,17 +209,27 @@ impl Controller {
         }
         let known: BTreeSet<String> = loaded.policies.iter().filter_map(|p| p.name.clone()).collect();
         let mut removed = Vec::new();
-        tasks.retain(|name, (policy, token, _)| {
-            let keep = wanted.get(name).is_some_and(|p| **p == **policy);
-            if !keep {
-                token.cancel();
-                if !known.contains(name) {
-                    self.telemetry.forget_policy(name, policy.metrics.len());
-                    removed.push(policy.clone());
-                }
+        // A replaced task may be in the middle of a tick (cancellation is seen
+        // between ticks): its successor waits for it, so that two ticks of one
+        // policy never plan and write at the same time.
+        let mut finishing: BTreeMap<String, JoinHandle<()>> = BTreeMap::new();
+        let stale: Vec<String> = tasks
+            .iter()
+            .filter(|(name, (policy, _, _))| !wanted.get(*name).is_some_and(|p| **p == **policy))
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in stale {
+            let Some((policy, token, handle)) = tasks.remove(&name) else {
+                continue;
+            };
+            token.cancel();
+            if known.contains(&name) {
+                finishing.insert(name, handle);
+            } else {
+                self.telemetry.forget_policy(&name, policy.metrics.len());
+                removed.push(policy);
             }
-            keep
-        });
+        }
         for policy in removed
             .into_iter()
             .filter(|p| p.burst.as_ref().is_some_and(|b| b.service.is_some()))
@@ -243,14 +253,24 @@ impl Controller {
                 continue;
             }
             info!(policy = %name, interval = ?policy.interval, "policy active");
+            self.telemetry.init_policy(&name);
             let token = cancel.child_token();
             let me = self.clone();
-            let handle = tokio::spawn(me.policy_loop(policy.clone(), token.clone()));
+            let previous = finishing.remove(&name);
+            let handle = tokio::spawn(me.policy_loop(policy.clone(), token.clone(), previous));
             tasks.insert(name, (policy, token, handle));
         }
     }
 
-    async fn policy_loop(self: Arc<Self>, policy: Arc<Policy>, cancel: CancellationToken) {
+    async fn policy_loop(
+        self: Arc<Self>,
+        policy: Arc<Policy>,
+        cancel: CancellationToken,
+        previous: Option<JoinHandle<()>>,
+    ) {
+        if let Some(previous) = previous {
+            let _ = previous.await;
+        }
         let mut rt = PolicyRuntime::new(policy.clone());
         let span = info_span!("policy", policy = %policy.name);
         let mut ticker = tokio::time::interval(policy.interval);

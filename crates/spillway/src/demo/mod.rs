@@ -85,11 +85,11 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     let demand = Arc::new(demand::build_demand(&scenario, &overrides).map_err(|e| anyhow!("{e}"))?);
 
     // The configuration: the demo's own, or a file (re-read on change).
-    let (config_rx, valid_rx) = match &args.config {
+    let (config_rx, valid_rx, errors_rx) = match &args.config {
         Some(path) => {
             let f = crate::config_file::watch_file(path.clone(), Duration::from_secs(1), cancel.clone())
                 .map_err(|e| crate::run::config_errors(path.display().to_string(), &e))?;
-            (f.config, f.valid)
+            (f.config, f.valid, Some(f.errors))
         }
         None => {
             let loaded = embedded_config()?;
@@ -98,7 +98,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
             // The senders live as long as the demo does.
             std::mem::forget(_ctx);
             std::mem::forget(_vtx);
-            (crx, vrx)
+            (crx, vrx, None)
         }
     };
     let first = config_rx.borrow().clone().context("no configuration")?;
@@ -175,6 +175,9 @@ pub async fn run(args: DemoArgs) -> Result<()> {
 
     let status = Arc::new(StatusBoard::new("demo"));
     status.set_caches_synced(true);
+    if let Some(errors) = errors_rx {
+        crate::config_file::report_errors(errors, status.clone(), cancel.clone());
+    }
     status.set_leader(Some(true));
     metrics.leader.set(1.0);
     let (bound, server) = server::serve(

@@ -194,7 +194,49 @@ impl Metrics {
             },
             registry: r,
         };
+        m.init_aci_series();
         Ok(m)
+    }
+
+    /// Creates at 0 the ARM series every controller produces, so that the
+    /// first requests of a kind count in `rate()`/`increase()` (a series
+    /// born with its first increment hides that increment from both).
+    fn init_aci_series(&self) {
+        use spillway_aci::Operation as Op;
+        let ops = [
+            Op::CreateOrUpdate,
+            Op::Get,
+            Op::Delete,
+            Op::List,
+            Op::ListUsage,
+            Op::PollOperation,
+        ];
+        for op in ops {
+            let _ = self.aci_request_duration.with_label_values(&[op.as_str()]);
+        }
+        // The success codes of the Container Instances REST API.
+        for (op, codes) in [
+            (Op::CreateOrUpdate, &["200", "201"][..]),
+            (Op::Get, &["200"]),
+            (Op::Delete, &["200", "202", "204"]),
+            (Op::List, &["200"]),
+            (Op::ListUsage, &["200"]),
+            (Op::PollOperation, &["200", "202"]),
+        ] {
+            for code in codes {
+                let _ = self.aci_requests.with_label_values(&[op.as_str(), code]);
+            }
+        }
+    }
+
+    /// Creates a policy's histograms and cost counter at 0 when it becomes
+    /// active: the first burst replicas of a spike would otherwise be the
+    /// observations that create `spillway_burst_provision_seconds`, and no
+    /// `rate()` or `increase()` would ever see them.
+    pub fn init_policy(&self, policy: &str) {
+        let _ = self.burst_provision.with_label_values(&[policy]);
+        let _ = self.reconcile_duration.with_label_values(&[policy]);
+        let _ = self.burst_cost_total.with_label_values(&[policy]);
     }
 
     /// The text exposition format.
@@ -244,14 +286,7 @@ impl Metrics {
                 .with_label_values(&[p])
                 .inc_by(plan.burst_hourly_cost * hours);
         }
-        if !plan.is_noop() {
-            let direction = match plan.scale {
-                Some(s) if s.to > s.from => "up",
-                Some(s) if s.to < s.from => "down",
-                _ if !plan.creates.is_empty() => "burst_up",
-                _ => "burst_down",
-            };
-            let reason = plan.reasons.first().map_or("none", |r| r.code.as_str());
+        if let Some((direction, reason)) = decision_labels(plan) {
             self.scale_decisions
                 .with_label_values(&[p, direction, reason])
                 .inc();
@@ -281,6 +316,56 @@ impl Metrics {
     }
 }
 
+/// The `direction` and `reason` of a plan that changes something.
+///
+/// A Deployment scale is `up`/`down` with the plan's first reason (the
+/// replica recommendation). A plan that only touches burst groups is
+/// `burst_up`/`burst_down` with the first reason about burst groups: the
+/// first reasons of such a plan are usually about the unchanged replica
+/// count (`within_tolerance`, `scale_down_stabilized`), which would label a
+/// burst scale-in with why nothing else changed. A tick that only deletes
+/// groups drained earlier gets the deletes' cause.
+fn decision_labels(plan: &Plan) -> Option<(&'static str, &'static str)> {
+    use spillway_core::plan::{DeleteCause, ReasonCode as R};
+    if plan.is_noop() {
+        return None;
+    }
+    let first = plan.reasons.first().map(|r| r.code.as_str());
+    let direction = match plan.scale {
+        Some(s) if s.to > s.from => return Some(("up", first.unwrap_or("none"))),
+        Some(s) if s.to < s.from => return Some(("down", first.unwrap_or("none"))),
+        _ if !plan.creates.is_empty() => "burst_up",
+        _ => "burst_down",
+    };
+    let burst_reason = plan.reasons.iter().map(|r| r.code).find(|c| {
+        matches!(
+            c,
+            R::Burst
+                | R::BurstCappedMaxReplicas
+                | R::BurstCappedBudget
+                | R::BurstCappedQuota
+                | R::CreatesPaced
+                | R::LocationFallback
+                | R::NoLocationAvailable
+                | R::TemplateNotExpressible
+                | R::Backfill
+                | R::BurstScaleIn
+                | R::ReplaceFailed
+                | R::Rollout
+        )
+    });
+    let reason = match (burst_reason, plan.deletes.first().map(|d| d.cause)) {
+        (Some(code), _) => code.as_str(),
+        (None, _) if !plan.drains.is_empty() => R::Drain.as_str(),
+        (None, Some(DeleteCause::Drained)) => R::Drain.as_str(),
+        (None, Some(DeleteCause::Failed)) => R::ReplaceFailed.as_str(),
+        (None, Some(DeleteCause::Unneeded)) => R::BurstScaleIn.as_str(),
+        (None, Some(DeleteCause::Orphaned)) => "orphaned",
+        (None, None) => first.unwrap_or("none"),
+    };
+    Some((direction, reason))
+}
+
 const VM_STATES: [&str; 4] = ["ready", "starting", "pending_fresh", "pending_unschedulable"];
 const BURST_STATES: [&str; 4] = ["ready", "provisioning", "draining", "failed"];
 
@@ -300,5 +385,94 @@ impl spillway_aci::RequestObserver for AciObserver {
             .aci_request_duration
             .with_label_values(&[op])
             .observe(e.elapsed.as_secs_f64());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use spillway_core::aci::GroupRequests;
+    use spillway_core::plan::{
+        BurstCounts, CreateGroup, DeleteCause, DeleteGroup, Plan, Reason, ReasonCode, ScaleChange, VmCounts,
+    };
+    use spillway_core::time::Timestamp;
+
+    use super::decision_labels;
+
+    fn plan(reasons: &[ReasonCode]) -> Plan {
+        Plan {
+            policy: "web".into(),
+            at: Timestamp::from_millis(0),
+            desired_replicas: 5,
+            deployment_replicas: 5,
+            scale: None,
+            burst_target: 0,
+            creates: Vec::new(),
+            drains: Vec::new(),
+            deletes: Vec::new(),
+            vm: VmCounts::default(),
+            burst: BurstCounts::default(),
+            vm_fit: 0,
+            burst_hourly_cost: 0.0,
+            reasons: reasons
+                .iter()
+                .map(|&code| Reason {
+                    code,
+                    message: String::new(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_noop_is_no_decision() {
+        assert_eq!(decision_labels(&plan(&[ReasonCode::WithinTolerance])), None);
+    }
+
+    #[test]
+    fn a_deployment_scale_takes_the_first_reason() {
+        let mut p = plan(&[ReasonCode::ScaleUp, ReasonCode::VmCapped, ReasonCode::Burst]);
+        p.scale = Some(ScaleChange { from: 13, to: 14 });
+        assert_eq!(decision_labels(&p), Some(("up", "scale_up")));
+        p.scale = Some(ScaleChange { from: 14, to: 5 });
+        p.reasons[0].code = ReasonCode::ScaleDownStabilized;
+        assert_eq!(decision_labels(&p), Some(("down", "scale_down_stabilized")));
+    }
+
+    #[test]
+    fn a_burst_only_plan_takes_its_burst_reason() {
+        let mut p = plan(&[
+            ReasonCode::WithinTolerance,
+            ReasonCode::BurstScaleInStabilized,
+            ReasonCode::BurstScaleIn,
+            ReasonCode::Drain,
+        ]);
+        p.drains = vec!["demo-web-10".into()];
+        assert_eq!(decision_labels(&p), Some(("burst_down", "burst_scale_in")));
+
+        let mut p = plan(&[ReasonCode::WithinTolerance, ReasonCode::ReplaceFailed]);
+        p.creates = vec![CreateGroup {
+            name: "demo-web-3".into(),
+            ordinal: 3,
+            location: "westeurope".into(),
+            template_hash: "h".into(),
+            requests: GroupRequests {
+                cpu_centi: 50,
+                memory_deci_gb: 10,
+            },
+        }];
+        assert_eq!(decision_labels(&p), Some(("burst_up", "replace_failed")));
+    }
+
+    #[test]
+    fn deleting_drained_groups_is_a_drain() {
+        let mut p = plan(&[
+            ReasonCode::ScaleDownStabilized,
+            ReasonCode::BurstScaleInStabilized,
+        ]);
+        p.deletes = vec![DeleteGroup {
+            name: "demo-web-9".into(),
+            cause: DeleteCause::Drained,
+        }];
+        assert_eq!(decision_labels(&p), Some(("burst_down", "drain")));
     }
 }

@@ -134,7 +134,11 @@ impl Controller {
         let mut failed = false;
         for (group, result) in results {
             match result {
-                Ok(()) => info!(group = %group.name, location = %group.location, "creating container group"),
+                Ok(()) => {
+                    info!(group = %group.name, location = %group.location, "creating container group");
+                    // Timed from the create, also when it is Ready before the next list.
+                    rt.provisioning.insert(group.name.clone(), now);
+                }
                 Err(e) => {
                     if e.location_unavailable() {
                         self.inventory.mark_unavailable(&group.location, e.label());

@@ -15,7 +15,7 @@ pub fn quota_headroom(usages: &[Usage], priority: AciPriority) -> (Option<u32>, 
         usages
             .iter()
             .find(|u| u.name.value.eq_ignore_ascii_case(name))
-            .map(|u| (u.limit - u.current_value).max(0))
+            .map(|u| u.limit.saturating_sub(u.current_value).max(0))
     };
     let groups = left("ContainerGroups").map(|g| u32::try_from(g).unwrap_or(u32::MAX));
     let cores_name = match priority {
@@ -66,6 +66,26 @@ mod tests {
             limit,
             ..Default::default()
         }
+    }
+
+    /// Found by `fuzz/fuzz_targets/arm_response.rs`: `limit - currentValue`
+    /// overflowed (a panic with overflow checks, a wrapped negative and so
+    /// zero headroom without) on extreme values in a usages response.
+    #[test]
+    fn extreme_usages_saturate() {
+        let u = [
+            usage("ContainerGroups", -5, i64::MAX),
+            usage("StandardCores", 1, i64::MIN),
+            usage("StandardSpotCores", i64::MIN, i64::MAX),
+        ];
+        assert_eq!(
+            quota_headroom(&u, AciPriority::Regular),
+            (Some(u32::MAX), Some(0))
+        );
+        assert_eq!(
+            quota_headroom(&u, AciPriority::Spot),
+            (Some(u32::MAX), Some(i64::MAX))
+        );
     }
 
     #[test]

@@ -101,13 +101,15 @@ impl Quantity {
         // mantissa = digits as an integer, scale10 = power of ten applied to it.
         let digits = format!("{int_part}{frac_part}");
         let digits = digits.trim_start_matches('0');
-        if digits.len() > 36 {
+        // i128 holds 39 digits; `digits` is all ASCII digits, so a failed
+        // parse can only be an overflow. (Display writes up to 39 digits.)
+        if digits.len() > 39 {
             return Err(overflow());
         }
         let mantissa: i128 = if digits.is_empty() {
             0
         } else {
-            digits.parse().map_err(|_| syntax())?
+            digits.parse().map_err(|_| overflow())?
         };
         let mut scale10: i32 = -(frac_part.len() as i32);
         let mut binary_multiplier: i128 = 1;
@@ -275,6 +277,30 @@ mod tests {
         for s in ["0", "1", "100m", "5n", "1536Mi", "2e3"] {
             let q = Quantity::parse(s).unwrap();
             assert_eq!(Quantity::parse(&q.to_string()), Ok(q), "{s}");
+        }
+    }
+
+    /// Found by `fuzz/fuzz_targets/quantity.rs`: a value with 37-39 digits
+    /// of nano-units was displayed (and serialized) in a form that parse
+    /// then rejected as out of range.
+    #[test]
+    fn display_round_trips_at_full_precision() {
+        for s in [
+            "12345678901234567890123456.1234567k",
+            "170141183460469231731687303715884105727n",
+            "-170141183460469231731687303715884105727n",
+        ] {
+            let q = Quantity::parse(s).unwrap_or_else(|e| panic!("{s}: {e}"));
+            assert_eq!(Quantity::parse(&q.to_string()), Ok(q), "{s}");
+        }
+        for s in [
+            "170141183460469231731687303715884105728n",
+            "1000000000000000000000000000000000000000",
+        ] {
+            assert!(
+                matches!(Quantity::parse(s), Err(QuantityError::Overflow(_))),
+                "{s}"
+            );
         }
     }
 }

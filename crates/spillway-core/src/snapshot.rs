@@ -371,3 +371,36 @@ pub struct WorkloadStatus {
     pub pods: Vec<VmPod>,
     pub template: PodTemplate,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn into_parts_gives_back_the_inputs_in_order() {
+        let nodes = vec![
+            NodeInfo {
+                name: "a".into(),
+                ..Default::default()
+            },
+            NodeInfo {
+                name: "b".into(),
+                ..Default::default()
+            },
+        ];
+        let pods = vec![
+            BoundPod {
+                node: "b".into(),
+                namespace: "ns".into(),
+                ..Default::default()
+            },
+            BoundPod {
+                node: "gone".into(),
+                namespace: "ns".into(),
+                ..Default::default()
+            },
+        ];
+        let snapshot = ClusterSnapshot::new(nodes.clone(), pods.clone());
+        assert_eq!(snapshot.into_parts(), (nodes, pods));
+    }
+}

@@ -7,6 +7,7 @@
 //! calls are thin wrappers around them. Every call is listed in [`calls`].
 
 pub mod calls;
+pub mod compact;
 pub mod convert;
 pub mod endpoints;
 pub mod events;

@@ -1,15 +1,12 @@
-//! Reflectors for Nodes, Pods, Deployments, HPAs and Services, trimmed
-//! before they enter their stores, with a readiness gate that opens once
-//! every initial list has been synced.
+//! Reflectors for Nodes, Pods, Deployments, HPAs and Services, with a
+//! readiness gate that opens once every initial list has been synced. Nodes
+//! and Pods are read as [`CompactNode`] / [`CompactPod`]; the others are
+//! trimmed before they enter their stores.
 
 use std::{fmt::Debug, future::ready, sync::Arc};
 
 use futures::{StreamExt, future::join_all};
-use k8s_openapi::api::{
-    apps::v1::Deployment,
-    autoscaling::v2::HorizontalPodAutoscaler,
-    core::v1::{Node, Pod, Service},
-};
+use k8s_openapi::api::{apps::v1::Deployment, autoscaling::v2::HorizontalPodAutoscaler, core::v1::Service};
 use kube::{
     Api, Client, Resource,
     runtime::{
@@ -23,13 +20,16 @@ use tokio::{sync::watch, task::JoinSet};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
-use crate::trim;
+use crate::{
+    compact::{CompactNode, CompactPod},
+    trim,
+};
 
 /// Read handles on the five stores.
 #[derive(Clone)]
 pub struct Stores {
-    pub nodes: Store<Node>,
-    pub pods: Store<Pod>,
+    pub nodes: Store<CompactNode>,
+    pub pods: Store<CompactPod>,
     pub deployments: Store<Deployment>,
     pub hpas: Store<HorizontalPodAutoscaler>,
     pub services: Store<Service>,
@@ -65,7 +65,7 @@ fn run<K>(
     tasks: &mut JoinSet<()>,
     api: Api<K>,
     config: watcher::Config,
-    trim: fn(&mut K),
+    trim: Option<fn(&mut K)>,
     cancel: CancellationToken,
 ) -> Store<K>
 where
@@ -76,7 +76,11 @@ where
     let kind = K::kind(&K::DynamicType::default()).to_string();
     let stream = watcher(api, config)
         .default_backoff()
-        .modify(trim)
+        .modify(move |o| {
+            if let Some(trim) = trim {
+                trim(o);
+            }
+        })
         .reflect(writer)
         .for_each(move |event| {
             match event {
@@ -102,35 +106,29 @@ pub fn start(client: Client, cancel: CancellationToken) -> Reflectors {
     let mut tasks = JoinSet::new();
     let cfg = || watcher::Config::default().any_semantic();
     let stores = Stores {
-        nodes: run(
-            &mut tasks,
-            Api::all(client.clone()),
-            cfg(),
-            trim::node,
-            cancel.clone(),
-        ),
-        pods: run(
-            &mut tasks,
-            Api::all(client.clone()),
-            cfg(),
-            trim::pod,
-            cancel.clone(),
-        ),
+        nodes: run(&mut tasks, Api::all(client.clone()), cfg(), None, cancel.clone()),
+        pods: run(&mut tasks, Api::all(client.clone()), cfg(), None, cancel.clone()),
         deployments: run(
             &mut tasks,
             Api::all(client.clone()),
             cfg(),
-            trim::deployment,
+            Some(trim::deployment),
             cancel.clone(),
         ),
         hpas: run(
             &mut tasks,
             Api::all(client.clone()),
             cfg(),
-            trim::hpa,
+            Some(trim::hpa),
             cancel.clone(),
         ),
-        services: run(&mut tasks, Api::all(client), cfg(), trim::service, cancel.clone()),
+        services: run(
+            &mut tasks,
+            Api::all(client),
+            cfg(),
+            Some(trim::service),
+            cancel.clone(),
+        ),
     };
     let (tx, rx) = watch::channel(false);
     let waiting = stores.clone();

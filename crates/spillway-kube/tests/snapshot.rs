@@ -238,7 +238,7 @@ async fn reflectors_build_the_snapshot_through_gone_and_forbidden() {
         "403 retried"
     );
 
-    // Trimmed in the store.
+    // Compact in the store: only what the snapshot reads.
     let n1 = r
         .stores
         .nodes
@@ -247,7 +247,8 @@ async fn reflectors_build_the_snapshot_through_gone_and_forbidden() {
         .find(|n| n.metadata.name.as_deref() == Some("n1"))
         .unwrap();
     assert!(n1.metadata.managed_fields.is_none());
-    assert!(n1.status.as_ref().unwrap().images.is_none());
+    assert!(n1.ready);
+    assert_eq!(n1.allocatable.as_ref().unwrap().pods, 110);
 
     let events = Arc::new(EventSink::new(
         client.clone(),

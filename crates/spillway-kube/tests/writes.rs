@@ -8,11 +8,7 @@ mod common;
 use std::{sync::Arc, time::Duration};
 
 use common::{Reply, fake, obj, status};
-use k8s_openapi::api::{
-    apps::v1::Deployment,
-    autoscaling::v2::HorizontalPodAutoscaler,
-    core::v1::{Node, Pod, Service},
-};
+use k8s_openapi::api::{apps::v1::Deployment, autoscaling::v2::HorizontalPodAutoscaler, core::v1::Service};
 use kube::{
     Client,
     runtime::{reflector, watcher},
@@ -21,6 +17,7 @@ use serde_json::{Value, json};
 use spillway_core::config::TargetRef;
 use spillway_kube::{
     ClusterView, KubeClusterView, ViewError,
+    compact::{CompactNode, CompactPod},
     endpoints::BurstEndpoint,
     events::{EventSink, Notice, Published},
     lease::LeaderGate,
@@ -71,8 +68,8 @@ fn web_service() -> Service {
 
 fn view(client: Client, gate: LeaderGate, event_interval: Duration) -> KubeClusterView {
     let stores = Stores {
-        nodes: store_of::<Node>(vec![]),
-        pods: store_of::<Pod>(vec![]),
+        nodes: store_of::<CompactNode>(vec![]),
+        pods: store_of::<CompactPod>(vec![]),
         deployments: store_of(vec![web_deployment()]),
         hpas: store_of::<HorizontalPodAutoscaler>(vec![]),
         services: store_of(vec![web_service()]),

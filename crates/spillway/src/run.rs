@@ -38,7 +38,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub dry_run: bool,
     /// Address of /metrics, /healthz, /readyz and /status.
-    #[arg(long, default_value = "0.0.0.0:8080", env = "SPILLWAY_LISTEN")]
+    #[arg(long, default_value = "0.0.0.0:9464", env = "SPILLWAY_LISTEN")]
     pub listen: SocketAddr,
     /// Namespace of the ConfigMap and the Lease.
     #[arg(long, default_value = "spillway-system", env = "POD_NAMESPACE")]
@@ -55,7 +55,7 @@ pub struct RunArgs {
     #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
     pub lease_renew_before: Duration,
     #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
-    pub lease_retry: Duration,
+    pub lease_retry_period: Duration,
     /// No leader election: act as the only replica (development).
     #[arg(long)]
     pub no_leader_election: bool,
@@ -94,7 +94,7 @@ pub async fn run(args: RunArgs) -> Result<()> {
             identity: args.identity.clone(),
             duration: args.lease_duration,
             renew_before: args.lease_renew_before,
-            retry_period: args.lease_retry,
+            retry_period: args.lease_retry_period,
             ..LeaseConfig::default()
         };
         config.validate().map_err(|e| anyhow!("lease settings: {e}"))?;

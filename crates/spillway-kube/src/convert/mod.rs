@@ -8,6 +8,7 @@ mod pod;
 mod template;
 
 pub use node::node_info;
+pub(crate) use pod::effective_requests_of;
 pub use pod::{bound_pod, effective_requests, is_terminal, vm_pod};
 pub use template::{named_ports, pod_template, template_hash};
 
@@ -48,11 +49,11 @@ impl ConvertError {
     }
 }
 
+/// A Kubernetes resource list (`requests`, `allocatable`, `overhead`).
+pub(crate) type ResourceList = BTreeMap<String, K8sQuantity>;
+
 /// A Kubernetes resource list as exact [`Resources`].
-pub(crate) fn resources(
-    list: Option<&BTreeMap<String, K8sQuantity>>,
-    field: &str,
-) -> Result<Resources, ConvertError> {
+pub(crate) fn resources(list: Option<&ResourceList>, field: &str) -> Result<Resources, ConvertError> {
     let Some(list) = list else {
         return Ok(Resources::default());
     };

@@ -1,66 +1,27 @@
-use k8s_openapi::api::core::v1::{Node, Taint as K8sTaint};
-use spillway_core::{
-    quantity::Quantity,
-    snapshot::{NodeInfo, Taint, TaintEffect},
-};
+use spillway_core::snapshot::NodeInfo;
 
-use super::{ConvertError, resources};
+use super::ConvertError;
+use crate::compact::CompactNode;
 
 /// A node as the capacity fit sees it. A node without `status.allocatable`
 /// (still registering) offers no room and is skipped with
 /// [`ConvertError::NoAllocatable`].
-pub fn node_info(node: &Node) -> Result<NodeInfo, ConvertError> {
+pub fn node_info(node: &CompactNode) -> Result<NodeInfo, ConvertError> {
     let name = node
         .metadata
         .name
         .clone()
         .ok_or(ConvertError::Missing("metadata.name"))?;
-    let status = node.status.as_ref();
-    let allocatable = status
-        .and_then(|s| s.allocatable.as_ref())
-        .ok_or(ConvertError::NoAllocatable)?;
-    let allocatable_pods = match allocatable.get("pods") {
-        Some(q) => {
-            let pods = Quantity::parse(&q.0).map_err(|source| ConvertError::Quantity {
-                field: "status.allocatable.pods".into(),
-                source,
-            })?;
-            i64::try_from(pods.units_ceil()).unwrap_or(i64::MAX)
-        }
-        // No pod count: no pod can be placed there.
-        None => 0,
-    };
-    let ready = status
-        .and_then(|s| s.conditions.as_ref())
-        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
-    let spec = node.spec.as_ref();
+    let allocatable = node.allocatable.as_ref().map_err(Clone::clone)?;
     Ok(NodeInfo {
         name,
         labels: node.metadata.labels.clone().unwrap_or_default(),
-        taints: spec
-            .and_then(|s| s.taints.as_ref())
-            .map(|ts| ts.iter().map(taint).collect())
-            .unwrap_or_default(),
-        ready,
-        unschedulable: spec.and_then(|s| s.unschedulable).unwrap_or(false),
-        allocatable: resources(Some(allocatable), "status.allocatable")?,
-        allocatable_pods,
+        taints: node.taints.clone(),
+        ready: node.ready,
+        unschedulable: node.unschedulable,
+        allocatable: allocatable.resources.clone(),
+        allocatable_pods: allocatable.pods,
     })
-}
-
-/// An unknown effect is read as `NoSchedule`: a taint we do not understand
-/// must not make room appear.
-fn taint(t: &K8sTaint) -> Taint {
-    let effect = match t.effect.as_str() {
-        "PreferNoSchedule" => TaintEffect::PreferNoSchedule,
-        "NoExecute" => TaintEffect::NoExecute,
-        _ => TaintEffect::NoSchedule,
-    };
-    Taint {
-        key: t.key.clone(),
-        value: t.value.clone(),
-        effect,
-    }
 }
 
 #[cfg(test)]
@@ -68,7 +29,9 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn node(v: serde_json::Value) -> Node {
+    use spillway_core::snapshot::TaintEffect;
+
+    fn node(v: serde_json::Value) -> CompactNode {
         serde_json::from_value(v).expect("node json")
     }
 

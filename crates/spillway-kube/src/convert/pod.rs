@@ -1,33 +1,51 @@
-use k8s_openapi::api::core::v1::{Pod, PodSpec};
+use k8s_openapi::api::core::v1::PodSpec;
 use spillway_core::{
     resources::Resources,
     snapshot::{BoundPod, VmPod, VmPodState},
     time::Timestamp,
 };
 
-use super::{ConvertError, resources};
+use super::{ConvertError, ResourceList, resources};
+use crate::compact::{CompactPod, ConditionStatus, PodPhase};
 
 /// The pod's effective request as the scheduler computes it: the sum of the
 /// containers (plus sidecars, init containers with `restartPolicy: Always`),
 /// raised to the largest init container (plus the sidecars started before
 /// it), plus the pod overhead.
 pub fn effective_requests(spec: &PodSpec) -> Result<Resources, ConvertError> {
+    effective_requests_of(
+        spec.containers
+            .iter()
+            .map(|c| c.resources.as_ref().and_then(|r| r.requests.as_ref())),
+        spec.init_containers.iter().flatten().map(|c| {
+            (
+                c.resources.as_ref().and_then(|r| r.requests.as_ref()),
+                c.restart_policy.as_deref(),
+            )
+        }),
+        spec.overhead.as_ref(),
+    )
+}
+
+/// [`effective_requests`] over any container representation: the
+/// containers' requests, the init containers' requests with their
+/// `restartPolicy`, and the overhead. Shared by the pod template (k8s-openapi
+/// types) and the compact reflector pods.
+pub(crate) fn effective_requests_of<'a>(
+    containers: impl IntoIterator<Item = Option<&'a ResourceList>>,
+    init_containers: impl IntoIterator<Item = (Option<&'a ResourceList>, Option<&'a str>)>,
+    overhead: Option<&ResourceList>,
+) -> Result<Resources, ConvertError> {
     let mut total = Resources::default();
-    for (i, c) in spec.containers.iter().enumerate() {
-        let r = resources(
-            c.resources.as_ref().and_then(|r| r.requests.as_ref()),
-            &format!("spec.containers[{i}].resources.requests"),
-        )?;
+    for (i, requests) in containers.into_iter().enumerate() {
+        let r = resources(requests, &format!("spec.containers[{i}].resources.requests"))?;
         total.add_assign(&r);
     }
     let mut sidecars = Resources::default();
     let mut init_peak = Resources::default();
-    for (i, c) in spec.init_containers.iter().flatten().enumerate() {
-        let r = resources(
-            c.resources.as_ref().and_then(|r| r.requests.as_ref()),
-            &format!("spec.initContainers[{i}].resources.requests"),
-        )?;
-        if c.restart_policy.as_deref() == Some("Always") {
+    for (i, (requests, restart_policy)) in init_containers.into_iter().enumerate() {
+        let r = resources(requests, &format!("spec.initContainers[{i}].resources.requests"))?;
+        if restart_policy == Some("Always") {
             total.add_assign(&r);
             sidecars.add_assign(&r);
             init_peak.max_assign(&sidecars);
@@ -38,43 +56,30 @@ pub fn effective_requests(spec: &PodSpec) -> Result<Resources, ConvertError> {
         }
     }
     total.max_assign(&init_peak);
-    let overhead = resources(spec.overhead.as_ref(), "spec.overhead")?;
+    let overhead = resources(overhead, "spec.overhead")?;
     total.add_assign(&overhead);
     Ok(total)
 }
 
 /// `Succeeded` or `Failed`: holds no resources any more.
-pub fn is_terminal(pod: &Pod) -> bool {
-    matches!(
-        pod.status.as_ref().and_then(|s| s.phase.as_deref()),
-        Some("Succeeded" | "Failed")
-    )
+pub fn is_terminal(pod: &CompactPod) -> bool {
+    matches!(pod.phase, Some(PodPhase::Succeeded | PodPhase::Failed))
 }
 
 /// The pod's request on its node, or `None` when it is not bound or is
 /// terminal. Terminating pods still count: the scheduler counts them until
 /// they are gone.
-pub fn bound_pod(pod: &Pod) -> Option<Result<BoundPod, ConvertError>> {
-    let spec = pod.spec.as_ref()?;
-    let node = spec.node_name.as_ref()?;
+pub fn bound_pod(pod: &CompactPod) -> Option<Result<BoundPod, ConvertError>> {
+    let node = pod.node_name.as_ref()?;
     if is_terminal(pod) {
         return None;
     }
-    Some(effective_requests(spec).map(|requests| BoundPod {
+    Some(pod.requests.clone().map(|requests| BoundPod {
         node: node.clone(),
         namespace: pod.metadata.namespace.clone().unwrap_or_default(),
         labels: pod.metadata.labels.clone().unwrap_or_default(),
         requests,
     }))
-}
-
-fn condition<'a>(pod: &'a Pod, type_: &str) -> Option<&'a k8s_openapi::api::core::v1::PodCondition> {
-    pod.status
-        .as_ref()?
-        .conditions
-        .as_ref()?
-        .iter()
-        .find(|c| c.type_ == type_)
 }
 
 /// Where one of the workload's pods stands, or `None` when it is
@@ -84,21 +89,18 @@ fn condition<'a>(pod: &'a Pod, type_: &str) -> Option<&'a k8s_openapi::api::core
 /// * bound to a node or `PodScheduled=True`: [`VmPodState::Starting`].
 /// * otherwise pending; `PodScheduled=False, reason=Unschedulable` is the
 ///   scheduler's verdict that no node fits.
-pub fn vm_pod(pod: &Pod) -> Option<VmPod> {
+pub fn vm_pod(pod: &CompactPod) -> Option<VmPod> {
     if pod.metadata.deletion_timestamp.is_some() || is_terminal(pod) {
         return None;
     }
-    let ready = condition(pod, "Ready").is_some_and(|c| c.status == "True");
-    let scheduled = condition(pod, "PodScheduled");
-    let bound = pod.spec.as_ref().and_then(|s| s.node_name.as_ref()).is_some();
-    let state = if ready {
+    let c = &pod.conditions;
+    let state = if c.ready == Some(ConditionStatus::True) {
         VmPodState::Ready
-    } else if bound || scheduled.is_some_and(|c| c.status == "True") {
+    } else if pod.node_name.is_some() || c.scheduled == Some(ConditionStatus::True) {
         VmPodState::Starting
     } else {
         VmPodState::Pending {
-            unschedulable: scheduled
-                .is_some_and(|c| c.status == "False" && c.reason.as_deref() == Some("Unschedulable")),
+            unschedulable: c.scheduled == Some(ConditionStatus::False) && c.unschedulable,
         }
     };
     let created_at = pod
@@ -118,33 +120,44 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn pod(v: serde_json::Value) -> Pod {
+    use k8s_openapi::api::core::v1::Pod;
+
+    fn pod(v: serde_json::Value) -> CompactPod {
         serde_json::from_value(v).expect("pod json")
+    }
+
+    fn spec(v: serde_json::Value) -> PodSpec {
+        serde_json::from_value::<Pod>(v)
+            .expect("pod json")
+            .spec
+            .expect("spec")
     }
 
     #[test]
     fn containers_sum_raised_to_the_largest_init_container() {
-        let p = pod(json!({"spec": {
+        let v = json!({"spec": {
             "containers": [
                 {"name": "a", "resources": {"requests": {"cpu": "250m", "memory": "256Mi"}}},
                 {"name": "b", "resources": {"requests": {"cpu": "0.25", "memory": "256Mi"}}}],
             "initContainers": [
                 {"name": "migrate", "resources": {"requests": {"cpu": "1", "memory": "128Mi"}}},
-                {"name": "warm", "resources": {"requests": {"cpu": "100m", "memory": "1Gi"}}}]}}));
-        let r = effective_requests(p.spec.as_ref().expect("spec")).expect("ok");
+                {"name": "warm", "resources": {"requests": {"cpu": "100m", "memory": "1Gi"}}}]}});
+        let r = effective_requests(&spec(v.clone())).expect("ok");
+        assert_eq!(pod(v).requests, Ok(r.clone()), "compact pods compute the same");
         assert_eq!(r.cpu_millis, 1000);
         assert_eq!(r.memory_bytes, 1 << 30);
     }
 
     #[test]
     fn sidecars_add_to_containers_and_to_later_init_containers() {
-        let p = pod(json!({"spec": {
+        let v = json!({"spec": {
             "containers": [{"name": "a", "resources": {"requests": {"cpu": "500m"}}}],
             "overhead": {"cpu": "10m"},
             "initContainers": [
                 {"name": "mesh", "restartPolicy": "Always", "resources": {"requests": {"cpu": "100m"}}},
-                {"name": "init", "resources": {"requests": {"cpu": "900m"}}}]}}));
-        let r = effective_requests(p.spec.as_ref().expect("spec")).expect("ok");
+                {"name": "init", "resources": {"requests": {"cpu": "900m"}}}]}});
+        let r = effective_requests(&spec(v.clone())).expect("ok");
+        assert_eq!(pod(v).requests, Ok(r.clone()), "compact pods compute the same");
         // max(500 + 100, 900 + 100) + 10 overhead
         assert_eq!(r.cpu_millis, 1010);
     }

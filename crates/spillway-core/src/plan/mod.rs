@@ -106,6 +106,20 @@ pub fn plan(input: &PlanInput<'_>, state: &PolicyState) -> (Plan, PolicyState) {
         from: workload.spec_replicas,
         to: deployment_replicas,
     });
+    if let Some(s) = scale
+        && s.to < s.from
+        && !reasons.iter().any(|r| r.code == ReasonCode::ScaleDown)
+    {
+        // D did not change this tick: the VM pods held while burst replicas
+        // remained (burst goes first) are released now.
+        reasons.push(Reason {
+            code: ReasonCode::ScaleDown,
+            message: format!(
+                "no burst replica left: the Deployment scales in {} → {} (desired {d})",
+                s.from, s.to
+            ),
+        });
+    }
 
     let plan = Plan {
         policy: policy.name.clone(),

@@ -252,7 +252,10 @@ impl Metrics {
     }
 
     /// Records what a plan says, and what it decided.
-    pub fn observe_plan(&self, plan: &Plan, elapsed_since_last: Duration) {
+    /// Records a plan. Counters (decisions, accumulated cost) advance only in
+    /// the process that acts (the leader, or a dry run), so two replicas do
+    /// not count the same decision twice; gauges are set everywhere.
+    pub fn observe_plan(&self, plan: &Plan, elapsed_since_last: Duration, acting: bool) {
         let p = plan.policy.as_str();
         self.desired_replicas
             .with_label_values(&[p])
@@ -280,6 +283,9 @@ impl Metrics {
         self.burst_cost_per_hour
             .with_label_values(&[p])
             .set(plan.burst_hourly_cost);
+        if !acting {
+            return;
+        }
         let hours = elapsed_since_last.as_secs_f64() / 3600.0;
         if hours > 0.0 {
             self.burst_cost_total

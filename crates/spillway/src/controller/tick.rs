@@ -45,6 +45,25 @@ impl Controller {
             .reconcile_duration
             .with_label_values(&[policy])
             .observe(started.elapsed().as_secs_f64());
+        // A target that is missing (or not usable) disables the policy until
+        // it is back: `/status` says so, not only its errors.
+        match &result {
+            Err(TickError::Disabled(d)) => {
+                self.telemetry
+                    .policy_enabled
+                    .with_label_values(&[policy])
+                    .set(0.0);
+                self.status.set_runtime_disabled(policy, Some(d.to_string()));
+            }
+            Ok(_) => {
+                self.telemetry
+                    .policy_enabled
+                    .with_label_values(&[policy])
+                    .set(1.0);
+                self.status.set_runtime_disabled(policy, None);
+            }
+            Err(_) => {}
+        }
         if let Err(e) = &result {
             self.telemetry
                 .reconcile_errors
@@ -97,7 +116,8 @@ impl Controller {
         let (plan, mut next) = spillway_core::plan(&input, &rt.state);
         let since_last = rt.last_tick.map(|t| now.since(t)).unwrap_or_default();
         rt.last_tick = Some(now);
-        self.telemetry.observe_plan(&plan, since_last);
+        self.telemetry
+            .observe_plan(&plan, since_last, self.options.dry_run || self.leader.is_leader());
         self.status.record_plan(&plan);
         if !plan.is_noop() {
             info!(

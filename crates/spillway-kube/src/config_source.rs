@@ -92,6 +92,8 @@ impl ConfigTracker {
 pub struct ConfigSource {
     pub config: watch::Receiver<Option<Arc<LoadedConfig>>>,
     pub valid: watch::Receiver<bool>,
+    /// The latest document's errors, a rejected document's included.
+    pub errors: watch::Receiver<Vec<ConfigError>>,
     pub task: JoinHandle<()>,
 }
 
@@ -106,6 +108,7 @@ pub fn watch_config(
     let api: Api<ConfigMap> = Api::namespaced(client, namespace);
     let (config_tx, config_rx) = watch::channel(None);
     let (valid_tx, valid_rx) = watch::channel(false);
+    let (errors_tx, errors_rx) = watch::channel(Vec::new());
     let (namespace, name) = (namespace.to_string(), name.to_string());
     let stream = watcher(
         api,
@@ -140,6 +143,7 @@ pub fn watch_config(
             match change {
                 ConfigChange::Unchanged => {}
                 ConfigChange::Applied { errors } => {
+                    errors_tx.send_replace(errors.clone());
                     info!(
                         policies = tracker.current().map_or(0, |c| c.policies.len()),
                         "configuration applied"
@@ -159,6 +163,7 @@ pub fn watch_config(
                     errors,
                     kept_previous,
                 } => {
+                    errors_tx.send_replace(errors.clone());
                     warn!(errors = errors.len(), kept_previous, "configuration rejected");
                     warn_all(
                         &events,
@@ -176,6 +181,7 @@ pub fn watch_config(
     ConfigSource {
         config: config_rx,
         valid: valid_rx,
+        errors: errors_rx,
         task,
     }
 }

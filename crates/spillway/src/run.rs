@@ -124,6 +124,7 @@ pub async fn run(args: RunArgs) -> Result<()> {
                 events.clone(),
                 cancel.clone(),
             );
+            crate::config_file::report_errors(src.errors, status.clone(), cancel.clone());
             (src.config, src.valid)
         }
     };

@@ -208,7 +208,12 @@ pub struct EmulatorProc {
 
 impl EmulatorProc {
     pub fn start(logs: &Path) -> EmulatorProc {
-        let args: Vec<String> = [
+        EmulatorProc::start_with(logs, &[])
+    }
+
+    /// [`EmulatorProc::start`] with more flags (faults, token lifetime, …).
+    pub fn start_with(logs: &Path, extra: &[&str]) -> EmulatorProc {
+        let mut args: Vec<String> = [
             "--listen",
             "127.0.0.1:0",
             "--seed",
@@ -223,6 +228,7 @@ impl EmulatorProc {
         .iter()
         .map(|s| s.to_string())
         .collect();
+        args.extend(extra.iter().map(|s| s.to_string()));
         let mut proc = Proc::spawn("aci-emulator", &binaries().emulator, &args, logs);
         let line = proc.wait_for_line("listening on http://", Duration::from_secs(30));
         let url = line
@@ -238,6 +244,16 @@ impl EmulatorProc {
             .unwrap_or_else(|e| panic!("GET /_emulator/state: {e}\n{}", self.proc.logs()));
         EmuState::from_json(&body)
     }
+
+    /// `PATCH /_emulator/faults` with a JSON merge patch (`null` clears a field).
+    pub fn patch_faults(&self, patch: &Value) {
+        let url = format!("{}/_emulator/faults", self.url);
+        match http_request("PATCH", &url, Some(&patch.to_string())) {
+            Ok((200..=299, _)) => {}
+            Ok((code, body)) => panic!("PATCH {url} {patch}: HTTP {code}: {body}"),
+            Err(e) => panic!("PATCH {url} {patch}: {e}\n{}", self.proc.logs()),
+        }
+    }
 }
 
 /// One container group the emulator has ever held.
@@ -248,6 +264,7 @@ pub struct Group {
     pub created_at: String,
     pub deleted_at: Option<String>,
     pub ordinal_tag: Option<String>,
+    pub location: String,
 }
 
 impl Group {
@@ -285,6 +302,8 @@ impl WriteRec {
 pub struct EmuState {
     pub groups: Vec<Group>,
     pub writes: Vec<WriteRec>,
+    /// `tokensIssued`, summed over its entries.
+    pub tokens_issued: u64,
 }
 
 impl EmuState {
@@ -300,6 +319,7 @@ impl EmuState {
                 created_at: s(g, "createdAt"),
                 deleted_at: g["deletedAt"].as_str().map(str::to_string),
                 ordinal_tag: g["tags"]["spillway.io/ordinal"].as_str().map(str::to_string),
+                location: s(g, "location"),
             })
             .collect();
         let writes = v["writes"]
@@ -313,7 +333,15 @@ impl EmuState {
                 status: w["status"].as_u64().unwrap_or(0) as u16,
             })
             .collect();
-        EmuState { groups, writes }
+        let tokens_issued = match &v["tokensIssued"] {
+            Value::Object(m) => m.values().filter_map(Value::as_u64).sum(),
+            other => other.as_u64().unwrap_or(0),
+        };
+        EmuState {
+            groups,
+            writes,
+            tokens_issued,
+        }
     }
 
     pub fn live(&self) -> Vec<&Group> {
@@ -441,6 +469,29 @@ pub fn get_json(url: &str) -> Result<Value, String> {
 
 /// A plain HTTP/1.0 GET (no keep-alive, no chunking), bounded by timeouts.
 pub fn http_get(url: &str) -> Result<(u16, String), String> {
+    http_request("GET", url, None)
+}
+
+/// The value of a Prometheus sample in a `/metrics` text, summed over every
+/// series of `name` whose labels contain all of `labels` (`key="value"`).
+pub fn metric_sum(text: &str, name: &str, labels: &[&str]) -> f64 {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let (series, value) = l.rsplit_once(' ')?;
+            let (n, rest) = match series.split_once('{') {
+                Some((n, rest)) => (n, rest),
+                None => (series, ""),
+            };
+            (n == name && labels.iter().all(|want| rest.contains(want)))
+                .then(|| value.parse::<f64>().ok())
+                .flatten()
+        })
+        .sum()
+}
+
+/// A plain HTTP/1.0 request with an optional JSON body, bounded by timeouts.
+pub fn http_request(method: &str, url: &str, body: Option<&str>) -> Result<(u16, String), String> {
     let rest = url
         .strip_prefix("http://")
         .ok_or_else(|| format!("{url}: only http:// URLs"))?;
@@ -458,9 +509,12 @@ pub fn http_get(url: &str) -> Result<(u16, String), String> {
     stream
         .set_write_timeout(Some(Duration::from_secs(5)))
         .map_err(|e| e.to_string())?;
+    let body = body.unwrap_or("");
     write!(
         stream,
-        "GET {path} HTTP/1.0\r\nHost: {host}\r\nAccept: application/json\r\n\r\n"
+        "{method} {path} HTTP/1.0\r\nHost: {host}\r\nAccept: application/json\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
     )
     .map_err(|e| format!("{url}: {e}"))?;
     let mut raw = Vec::new();

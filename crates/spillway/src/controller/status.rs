@@ -85,6 +85,26 @@ impl StatusBoard {
             p.dry_run = dry_run;
         });
     }
+    /// A policy that cannot act for a reason found at run time (`Some`: its
+    /// target is missing, …), or that acts again (`None`). Configuration
+    /// errors go through [`StatusBoard::set_policy_enabled`]; a policy
+    /// disabled by them does not tick.
+    pub fn set_runtime_disabled(&self, policy: &str, reason: Option<String>) {
+        self.with(|b| {
+            let p = b.policies.entry(policy.to_string()).or_default();
+            match reason {
+                Some(r) => {
+                    p.enabled = false;
+                    p.disabled_reasons = vec![r];
+                }
+                None if !p.enabled => {
+                    p.enabled = true;
+                    p.disabled_reasons.clear();
+                }
+                None => {}
+            }
+        });
+    }
     pub fn retain_policies(&self, keep: impl Fn(&str) -> bool) {
         self.with(|b| b.policies.retain(|k, _| keep(k)));
     }
@@ -126,5 +146,24 @@ impl StatusBoard {
 
     pub fn to_json(&self) -> Value {
         self.with(|b| serde_json::to_value(&*b).unwrap_or(Value::Null))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runtime_disabled_shows_and_clears() {
+        let board = StatusBoard::new("t");
+        board.set_policy_enabled("web", true, Vec::new(), false);
+        board.set_runtime_disabled("web", Some("target Deployment shop/x does not exist".into()));
+        let p = &board.to_json()["policies"]["web"];
+        assert_eq!(p["enabled"], false);
+        assert_eq!(p["disabledReasons"][0], "target Deployment shop/x does not exist");
+        board.set_runtime_disabled("web", None);
+        let p = &board.to_json()["policies"]["web"];
+        assert_eq!(p["enabled"], true);
+        assert_eq!(p["disabledReasons"].as_array().map(Vec::len), Some(0));
     }
 }

@@ -18,13 +18,10 @@
 mod support_ctl;
 
 use std::collections::BTreeSet;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support_ctl::{
-    DemoProc, EmulatorProc, has_reason, last_tick, policy, replace_file, wait_for, write_trace,
-};
+use support_ctl::{DemoProc, EmulatorProc, has_reason, last_tick, policy, replace_file, wait_for};
 
 const POLICY: &str = "web";
 const POLL: Duration = Duration::from_millis(200);
@@ -93,33 +90,7 @@ fn config_changes_valid_invalid_and_policy_error_while_running() {
     let base = support_ctl::demo_config();
     assert_eq!(base["policies"][0]["name"], POLICY);
     assert_eq!(base["policies"][0]["burst"]["maxReplicas"], 30);
-    let cfg = logs.join("spillway.yaml");
-    replace_file(&cfg, &serde_json::to_string_pretty(&base).expect("JSON"));
-    // A spike that stays up (demand seconds, played at --speed 2): 35 replicas
-    // wanted, 14 fit the VM pool, about 21 would burst.
-    let trace = logs.join("spike.csv");
-    write_trace(&trace, 900, |t| if t < 10 { 400.0 } else { 3500.0 });
-
-    let path = |p: &Path| p.to_str().expect("utf-8 temp path").to_string();
-    let (cfg_arg, trace_arg) = (path(&cfg), path(&trace));
-    let mut demo = DemoProc::start(
-        "demo",
-        &[
-            "--arm-endpoint",
-            &emu.url,
-            "--config",
-            &cfg_arg,
-            "--trace",
-            &trace_arg,
-            "--speed",
-            "2",
-            "--seed",
-            "7",
-            "--duration",
-            "3m",
-        ],
-        logs,
-    );
+    let (mut demo, cfg) = support_ctl::start_demo_with_config(&emu.url, &base, logs);
     let st = wait_for(
         "the configuration loaded",
         Duration::from_secs(5),

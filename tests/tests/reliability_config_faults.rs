@@ -17,11 +17,10 @@
 
 mod support_ctl;
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support_ctl::{DemoProc, EmulatorProc, last_tick, policy, replace_file, wait_for, write_trace};
+use support_ctl::{EmulatorProc, last_tick, policy, wait_for};
 
 const POLL: Duration = Duration::from_millis(250);
 
@@ -57,31 +56,7 @@ fn missing_target_and_invalid_policy_are_reported_and_web_still_bursts() {
     spotty["burst"]["priority"] = json!("Spot");
     spotty["burst"]["requests"] = json!({ "cpu": "8", "memory": "4Gi" });
     doc["policies"] = json!([web, ghost, spotty]);
-    let cfg = logs.join("spillway.yaml");
-    replace_file(&cfg, &serde_json::to_string_pretty(&doc).expect("JSON"));
-    let trace = logs.join("spike.csv");
-    write_trace(&trace, 900, |t| if t < 10 { 400.0 } else { 3500.0 });
-
-    let path = |p: &Path| p.to_str().expect("utf-8 temp path").to_string();
-    let (cfg_arg, trace_arg) = (path(&cfg), path(&trace));
-    let mut demo = DemoProc::start(
-        "demo",
-        &[
-            "--arm-endpoint",
-            &emu.url,
-            "--config",
-            &cfg_arg,
-            "--trace",
-            &trace_arg,
-            "--speed",
-            "2",
-            "--seed",
-            "7",
-            "--duration",
-            "3m",
-        ],
-        logs,
-    );
+    let (mut demo, _cfg) = support_ctl::start_demo_with_config(&emu.url, &doc, logs);
 
     // The invalid policy: disabled at load, with its reason.
     let st = wait_for(

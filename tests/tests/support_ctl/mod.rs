@@ -577,3 +577,35 @@ pub fn replace_file(path: &Path, contents: &str) {
     std::fs::write(&tmp, contents).unwrap_or_else(|e| panic!("{}: {e}", tmp.display()));
     std::fs::rename(&tmp, path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
 }
+
+/// Writes `doc` as the demo's configuration file and a sustained spike trace
+/// (400/s for 10 s, then 3,500/s: 35 replicas wanted, 14 fit the VM pool,
+/// about 21 burst), then starts `spillway demo` on them against
+/// `emulator_url` at `--speed 2`. Returns the demo and the config file's path.
+pub fn start_demo_with_config(emulator_url: &str, doc: &Value, logs: &Path) -> (DemoProc, PathBuf) {
+    let cfg = logs.join("spillway.yaml");
+    replace_file(&cfg, &serde_json::to_string_pretty(doc).expect("JSON"));
+    let trace = logs.join("spike.csv");
+    write_trace(&trace, 900, |t| if t < 10 { 400.0 } else { 3500.0 });
+    let path = |p: &Path| p.to_str().expect("utf-8 temp path").to_string();
+    let (cfg_arg, trace_arg) = (path(&cfg), path(&trace));
+    let demo = DemoProc::start(
+        "demo",
+        &[
+            "--arm-endpoint",
+            emulator_url,
+            "--config",
+            &cfg_arg,
+            "--trace",
+            &trace_arg,
+            "--speed",
+            "2",
+            "--seed",
+            "7",
+            "--duration",
+            "3m",
+        ],
+        logs,
+    );
+    (demo, cfg)
+}

@@ -22,148 +22,16 @@
 
 mod support_ctl;
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-use support_ctl::{DemoProc, EmuState, EmulatorProc, last_tick, policy, write_trace};
+use support_ctl::witness::{Witness, burst_total};
+use support_ctl::{DemoProc, EmulatorProc, last_tick, policy, write_trace};
 
 const POLICY: &str = "web";
 const BURST_MAX_REPLICAS: u32 = 30; // burst.maxReplicas of the demo's config
 const PEAK: f64 = 3500.0;
 const BASE: f64 = 400.0;
-const POLL: Duration = Duration::from_millis(200);
-
-/// One SIGKILL: what was alive at that moment and where the write log stood.
-struct Kill {
-    label: &'static str,
-    /// Groups alive (not deleted, not deleting) right after the kill.
-    alive: BTreeSet<String>,
-    /// Index into the emulator's write log of the first write after the kill.
-    writes_at: usize,
-}
-
-/// What the test saw while polling, across every process.
-#[derive(Default)]
-struct Seen {
-    max_burst_target: u64,
-    max_live: usize,
-    kills: Vec<Kill>,
-}
-
-impl Seen {
-    /// One sample: the emulator first, then `/status` (a plan is on the
-    /// board before its creates are sent, so every group seen in the
-    /// emulator has its plan on the board by the time `/status` is read).
-    fn sample(&mut self, emu: &EmulatorProc, demo: &mut DemoProc) -> (EmuState, Value) {
-        let state = emu.state();
-        let status = demo.status();
-        if let Some(t) = policy(&status, POLICY)["lastPlan"]["burstTarget"].as_u64() {
-            self.max_burst_target = self.max_burst_target.max(t);
-        }
-        let live = state.live().len();
-        self.max_live = self.max_live.max(live);
-        assert!(
-            live <= BURST_MAX_REPLICAS as usize,
-            "{live} live groups exceed burst.maxReplicas {BURST_MAX_REPLICAS}\n{}",
-            state.dump()
-        );
-        (state, status)
-    }
-
-    /// Polls until `done` says so; panics after `timeout`.
-    fn until(
-        &mut self,
-        what: &str,
-        emu: &EmulatorProc,
-        demo: &mut DemoProc,
-        timeout: Duration,
-        mut done: impl FnMut(&EmuState, &Value) -> bool,
-    ) -> (EmuState, Value) {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let (state, status) = self.sample(emu, demo);
-            if done(&state, &status) {
-                return (state, status);
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out after {timeout:?} waiting for {what}\nstatus: {}\n{}\n{}",
-                policy(&status, POLICY),
-                state.dump(),
-                demo.proc.logs()
-            );
-            std::thread::sleep(POLL);
-        }
-    }
-
-    /// SIGKILL, then record what survived it.
-    fn kill(&mut self, label: &'static str, emu: &EmulatorProc, demo: &mut DemoProc) {
-        demo.kill9();
-        // A request the dead process had already sent may still be answered.
-        std::thread::sleep(Duration::from_millis(300));
-        let state = emu.state();
-        eprintln!(
-            "killed {label}: {} live groups ({} Succeeded), {} writes so far",
-            state.live().len(),
-            state.count_state("Succeeded"),
-            state.writes.len()
-        );
-        self.kills.push(Kill {
-            label,
-            alive: state.live_names(),
-            writes_at: state.writes.len(),
-        });
-    }
-
-    /// Adoption, as the restarted process's first plan shows it: it counts
-    /// the groups alive at the kill and creates none of them.
-    fn check_adoption(&mut self, emu: &EmulatorProc, demo: &mut DemoProc) {
-        let kill = self.kills.last().expect("a kill before a restart");
-        let (alive, label, writes_at) = (kill.alive.clone(), kill.label, kill.writes_at);
-        let (state, status) = self.until(
-            "the restarted process's first plan",
-            emu,
-            demo,
-            Duration::from_secs(20),
-            |_, st| last_tick(st, POLICY).is_some(),
-        );
-        let plan = &policy(&status, POLICY)["lastPlan"];
-        let burst = &plan["burst"];
-        let seen: u64 = ["ready", "provisioning", "draining", "failed"]
-            .iter()
-            .map(|k| burst[k].as_u64().unwrap_or(0))
-            .sum();
-        let deleted_since = state.writes[writes_at..]
-            .iter()
-            .filter(|w| w.is_delete() && w.group().is_some_and(|g| alive.contains(g)))
-            .count();
-        assert!(
-            seen + deleted_since as u64 >= alive.len() as u64,
-            "after the kill {label}, {} groups were alive ({alive:?}) but the restarted process's \
-             first plan counts {seen} burst replicas: it did not adopt them\nplan: {plan}",
-            alive.len()
-        );
-        let recreated: Vec<&str> = plan["creates"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|c| c["name"].as_str())
-            .filter(|n| alive.contains(*n))
-            .collect();
-        assert!(
-            recreated.is_empty(),
-            "after the kill {label}, the restarted process's first plan creates groups that \
-             already exist: {recreated:?}\nplan: {plan}"
-        );
-        eprintln!(
-            "restart after the kill {label}: first plan (lastTick {:?}) counts {seen} burst replicas of {} alive",
-            last_tick(&status, POLICY),
-            alive.len()
-        );
-    }
-}
 
 fn start(name: &str, emu: &EmulatorProc, trace: &Path, logs: &Path) -> DemoProc {
     let trace = trace.to_str().expect("utf-8 temp path");
@@ -185,14 +53,6 @@ fn start(name: &str, emu: &EmulatorProc, trace: &Path, logs: &Path) -> DemoProc 
     )
 }
 
-fn burst_total(status: &Value) -> u64 {
-    let b = &policy(status, POLICY)["lastPlan"]["burst"];
-    ["ready", "provisioning", "draining", "failed"]
-        .iter()
-        .map(|k| b[k].as_u64().unwrap_or(0))
-        .sum()
-}
-
 #[test]
 fn kill_9_mid_burst_adopts_without_duplicates_or_leaks() {
     let t0 = Instant::now();
@@ -212,7 +72,7 @@ fn kill_9_mid_burst_adopts_without_duplicates_or_leaks() {
     let low = logs.join("low.csv");
     write_trace(&low, 901, |t| if t < 900 { BASE } else { PEAK });
 
-    let mut seen = Seen::default();
+    let mut seen = Witness::new(POLICY, BURST_MAX_REPLICAS, "demo-web-");
 
     // 1. The spike rises; kill while groups are still provisioning.
     let mut demo = start("demo-1", &emu, &rise, logs);
@@ -294,112 +154,14 @@ fn kill_9_mid_burst_adopts_without_duplicates_or_leaks() {
             !s.groups.is_empty()
                 && s.groups.iter().all(|g| g.deleted_at.is_some())
                 && last_tick(st, POLICY).is_some()
-                && burst_total(st) == 0
+                && burst_total(st, POLICY) == 0
         },
     );
     demo.kill9();
     drop(demo);
 
     let state = emu.state();
-    let dump = state.dump();
-
-    // Every write to a container group succeeded (no 409 from a PUT racing a delete, no 4xx/5xx).
-    let failed: Vec<String> = state
-        .group_writes()
-        .iter()
-        .filter(|w| !(200..300).contains(&w.status))
-        .map(|w| {
-            format!(
-                "{} {} {} -> {}",
-                w.at,
-                w.method,
-                w.group().unwrap_or_default(),
-                w.status
-            )
-        })
-        .collect();
-    assert!(failed.is_empty(), "writes failed: {failed:?}\n{dump}");
-
-    // Names are deterministic and ordinals contiguous from 0; no more names
-    // than the largest burst target ever planned.
-    let mut ordinals = BTreeSet::new();
-    for g in &state.groups {
-        let n: u32 = g
-            .name
-            .strip_prefix("demo-web-")
-            .and_then(|n| n.parse().ok())
-            .unwrap_or_else(|| panic!("unexpected group name {}\n{dump}", g.name));
-        assert_eq!(
-            g.ordinal_tag.as_deref(),
-            Some(n.to_string().as_str()),
-            "{}: ordinal tag does not match the name",
-            g.name
-        );
-        assert!(
-            n < BURST_MAX_REPLICAS,
-            "{}: ordinal beyond burst.maxReplicas",
-            g.name
-        );
-        ordinals.insert(n);
-    }
-    let k = ordinals.len() as u32;
-    assert!(k > 0, "no group was ever created\n{dump}");
-    assert_eq!(
-        ordinals,
-        (0..k).collect::<BTreeSet<_>>(),
-        "ordinals are not contiguous from 0: a restarted process picked new names\n{dump}"
-    );
-    assert!(
-        u64::from(k) <= seen.max_burst_target,
-        "{k} distinct groups were created but no plan ever wanted more than {} burst replicas\n{dump}",
-        seen.max_burst_target
-    );
-    assert!(
-        seen.max_live as u64 <= seen.max_burst_target,
-        "{} groups were alive at once; no plan wanted more than {}\n{dump}",
-        seen.max_live,
-        seen.max_burst_target
-    );
-
-    // No PUT reached a group that had been alive since before a kill, until
-    // that group was DELETEd: the restarted processes adopted, not re-created
-    // (a PUT to a live group would be answered 200, an update: none was
-    // warranted here, the template never changed and no group failed).
-    for kill in &seen.kills {
-        let mut released: BTreeSet<&str> = BTreeSet::new();
-        let mut rewritten: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-        for w in &state.writes[kill.writes_at..] {
-            let Some(g) = w.group() else { continue };
-            if w.is_delete() {
-                released.insert(g);
-            } else if w.is_put() && kill.alive.contains(g) && !released.contains(g) {
-                rewritten
-                    .entry(g)
-                    .or_default()
-                    .push(format!("{} -> {}", w.at, w.status));
-            }
-        }
-        assert!(
-            rewritten.is_empty(),
-            "after the kill {}, groups alive at the kill were PUT again: {rewritten:?}\n{dump}",
-            kill.label
-        );
-    }
-    let puts = state.group_writes().iter().filter(|w| w.is_put()).count();
-    assert_eq!(
-        puts,
-        state.groups.len(),
-        "every PUT must have created a group (one PUT per group ever created)\n{dump}"
-    );
-
-    // No leak.
-    let leaked: Vec<&str> = state
-        .groups
-        .iter()
-        .filter(|g| g.deleted_at.is_none())
-        .map(|g| g.name.as_str())
-        .collect();
-    assert!(leaked.is_empty(), "groups left behind: {leaked:?}\n{dump}");
+    seen.check_history(&state);
 
     eprintln!(
         "{} groups created (peak burst target {}), {} writes, {} kills, {:.0}s",

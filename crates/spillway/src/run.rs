@@ -79,6 +79,7 @@ pub async fn run(args: RunArgs) -> Result<()> {
             metrics: metrics.clone(),
             status: status.clone(),
         },
+        axum::Router::new(),
         cancel.clone(),
     )
     .await
@@ -235,29 +236,29 @@ pub fn token_provider(auth: &AzureAuth) -> Result<Arc<dyn TokenProvider>> {
 
 /// Prometheus (if configured) and metrics.k8s.io.
 pub fn metric_sources(config: &LoadedConfig, client: kube::Client) -> Result<Sources> {
-    let prometheus = match &config.global.metric_sources.prometheus {
-        None => None,
-        Some(src) => {
-            let tls = TlsOptions {
-                ca_file: src.tls.ca_file.as_ref().map(PathBuf::from),
-                ca_only: src.tls.ca_only,
-                client_identity_file: src.tls.client_identity_file.as_ref().map(PathBuf::from),
-                insecure_skip_verify: src.tls.insecure_skip_verify,
-            };
-            let azure = match (&src.auth, &config.global.azure) {
-                (spillway_core::config::PrometheusAuth::AzureAd { .. }, Some(az)) => {
-                    Some(token_provider(&az.auth)?)
-                }
-                _ => None,
-            };
-            let opts = PrometheusOptions::from_config(src, tls, azure).map_err(|e| anyhow!("{e}"))?;
-            Some(PrometheusClient::new(opts).map_err(|e| anyhow!("{e}"))?)
-        }
-    };
     Ok(Sources {
-        prometheus,
+        prometheus: prometheus_client(config)?,
         resource: Some(ResourceSource::new(client, Default::default())),
     })
+}
+
+/// The client of `metricSources.prometheus`, if the configuration has one.
+pub fn prometheus_client(config: &LoadedConfig) -> Result<Option<PrometheusClient>> {
+    let Some(src) = &config.global.metric_sources.prometheus else {
+        return Ok(None);
+    };
+    let tls = TlsOptions {
+        ca_file: src.tls.ca_file.as_ref().map(PathBuf::from),
+        ca_only: src.tls.ca_only,
+        client_identity_file: src.tls.client_identity_file.as_ref().map(PathBuf::from),
+        insecure_skip_verify: src.tls.insecure_skip_verify,
+    };
+    let azure = match (&src.auth, &config.global.azure) {
+        (spillway_core::config::PrometheusAuth::AzureAd { .. }, Some(az)) => Some(token_provider(&az.auth)?),
+        _ => None,
+    };
+    let opts = PrometheusOptions::from_config(src, tls, azure).map_err(|e| anyhow!("{e}"))?;
+    Ok(Some(PrometheusClient::new(opts).map_err(|e| anyhow!("{e}"))?))
 }
 
 fn spawn_leader_metrics(

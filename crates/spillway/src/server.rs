@@ -54,16 +54,18 @@ async fn status(State(s): State<ServerState>) -> Response {
     axum::Json(s.status.to_json()).into_response()
 }
 
-/// Binds `addr` and serves until `shutdown`. Returns the bound address
-/// (port 0 picks one) and the server task.
+/// Binds `addr` and serves until `shutdown`, with `extra` routes beside
+/// the standard ones. Returns the bound address (port 0 picks one) and the
+/// server task.
 pub async fn serve(
     addr: SocketAddr,
     state: ServerState,
+    extra: Router,
     shutdown: CancellationToken,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<std::io::Result<()>>)> {
     let listener = TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
-    let app = router(state);
+    let app = router(state).merge(extra);
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async move { shutdown.cancelled().await })

@@ -399,7 +399,12 @@ pub struct DemoProc {
 impl DemoProc {
     /// `spillway demo --listen 127.0.0.1:0 ARGS…`; returns once it serves.
     pub fn start(name: &str, args: &[&str], logs: &Path) -> DemoProc {
-        let mut all: Vec<String> = vec!["demo".into(), "--listen".into(), "127.0.0.1:0".into()];
+        DemoProc::start_on(name, "127.0.0.1:0", args, logs)
+    }
+
+    /// `spillway demo --listen LISTEN ARGS…`; returns once it serves.
+    pub fn start_on(name: &str, listen: &str, args: &[&str], logs: &Path) -> DemoProc {
+        let mut all: Vec<String> = vec!["demo".into(), "--listen".into(), listen.into()];
         all.extend(args.iter().map(|s| s.to_string()));
         let mut proc = Proc::spawn(name, &binaries().spillway, &all, logs);
         let line = proc.wait_for_line("metrics on http://", Duration::from_secs(30));

@@ -18,6 +18,29 @@ pub struct BehaviorInput<'a> {
     pub now: Timestamp,
 }
 
+/// Records `replicas` as this tick's recommendation and forgets those older
+/// than both stabilization windows.
+pub fn remember(
+    recommendations: &mut VecDeque<(Timestamp, u32)>,
+    now: Timestamp,
+    replicas: u32,
+    up: &ScalingRules,
+    down: &ScalingRules,
+) {
+    recommendations.push_back((now, replicas));
+    let keep = up.stabilization_window.max(down.stabilization_window);
+    let cutoff = now.saturating_sub(keep);
+    while recommendations
+        .front()
+        .is_some_and(|&(t, _)| t <= cutoff && keep > Duration::ZERO)
+    {
+        recommendations.pop_front();
+    }
+    if keep == Duration::ZERO {
+        recommendations.clear();
+    }
+}
+
 /// Applies stabilization then rate limits then min/max. Records `raw` into
 /// `recommendations`; the caller records the resulting change into `events`.
 pub fn normalize(
@@ -45,18 +68,7 @@ pub fn normalize(
     if stabilized > input.raw && input.raw < input.current {
         reasons.push(ReasonCode::ScaleDownStabilized);
     }
-    recommendations.push_back((input.now, input.raw));
-    let keep = input.up.stabilization_window.max(input.down.stabilization_window);
-    let cutoff = input.now.saturating_sub(keep);
-    while recommendations
-        .front()
-        .is_some_and(|&(t, _)| t <= cutoff && keep > Duration::ZERO)
-    {
-        recommendations.pop_front();
-    }
-    if keep == Duration::ZERO {
-        recommendations.clear();
-    }
+    remember(recommendations, input.now, input.raw, input.up, input.down);
 
     let current = input.current;
     let desired = stabilized;

@@ -81,8 +81,19 @@ pub fn desired_replicas(
                     current
                 }
             };
-            // A hold bypasses behavior: it is not a recommendation to remember.
+            // A hold bypasses behavior's limits, but is remembered as a
+            // recommendation: once readings return, a scale-down waits out
+            // the stabilization window from the last held tick. Right after
+            // an outage, `rate()` over a window with few fresh samples reads
+            // low; without this the first reading would scale straight down.
             let replicas = target.clamp(policy.min_replicas, policy.max_replicas);
+            behavior::remember(
+                &mut state.recommendations,
+                now,
+                replicas,
+                &policy.behavior.scale_up,
+                &policy.behavior.scale_down,
+            );
             record_change(state, current, replicas, now);
             return Desired { replicas, reasons };
         }

@@ -229,6 +229,33 @@ fn all_metrics_missing_holds_then_falls_back() {
 }
 
 #[test]
+fn a_low_first_reading_after_an_outage_waits_out_the_stabilization_window() {
+    // Default scale-down window: 300 s. Readings, then an outage longer than
+    // the window, then a low first reading (rate() over a window with few
+    // fresh samples): the held ticks count as recommendations, so the
+    // scale-down waits 300 s from the last held tick, not from the last
+    // reading before the outage.
+    let p = prom_policy("");
+    let mut st = PolicyState::default();
+    assert_eq!(run(&p, 3000.0, 30, 0, &mut st).replicas, 30);
+    let missing = |t| vec![MetricSample::missing(0, "unreachable", at(t))];
+    for t in (10..=400).step_by(10) {
+        assert_eq!(
+            desired_replicas(&p, &missing(t), 30, 30, at(t), &mut st).replicas,
+            30
+        );
+    }
+    let d = run(&p, 800.0, 30, 410, &mut st);
+    assert_eq!(d.replicas, 30, "{:?}", d.reasons);
+    assert!(
+        d.reasons
+            .iter()
+            .any(|r| r.code == ReasonCode::ScaleDownStabilized)
+    );
+    assert_eq!(run(&p, 800.0, 30, 701, &mut st).replicas, 8);
+}
+
+#[test]
 fn nan_and_negative_values_are_missing_not_zero() {
     let p = prom_policy("  behavior: {scaleDown: {stabilizationWindow: 0s}}\n");
     for v in [f64::NAN, f64::INFINITY, -1.0] {

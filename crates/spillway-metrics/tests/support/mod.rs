@@ -50,17 +50,24 @@ pub struct PromServer {
     pub port: u16,
     dir: tempfile::TempDir,
     targets: Vec<SocketAddr>,
+    metrics_path: String,
 }
 
 impl PromServer {
     /// Starts a server scraping `targets` every second and waits until it is ready.
     pub fn start(targets: &[SocketAddr]) -> PromServer {
+        PromServer::start_scraping(targets, "/metrics")
+    }
+
+    /// [`PromServer::start`] scraping `metrics_path` instead of `/metrics`.
+    pub fn start_scraping(targets: &[SocketAddr], metrics_path: &str) -> PromServer {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut s = PromServer {
             child: None,
             port: free_port(),
             dir,
             targets: targets.to_vec(),
+            metrics_path: metrics_path.to_string(),
         };
         s.spawn();
         s
@@ -82,7 +89,8 @@ impl PromServer {
             &config,
             format!(
                 "global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\n  evaluation_interval: 1s\n\
-                 scrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: [{targets}]\n"
+                 scrape_configs:\n  - job_name: app\n    metrics_path: '{}'\n    static_configs:\n      - targets: [{targets}]\n",
+                self.metrics_path
             ),
         )
         .expect("write config");

@@ -37,6 +37,11 @@ impl SimWorld {
         }
     }
 
+    /// Wall time since the demo started.
+    pub fn elapsed(&self) -> std::time::Duration {
+        self.started.elapsed()
+    }
+
     /// The world, moved to now: due pods become Ready, pending pods are scheduled.
     pub fn now(&self) -> MutexGuard<'_, World> {
         let mut w = match self.world.lock() {

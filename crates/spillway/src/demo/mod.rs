@@ -20,6 +20,7 @@ use spillway_aci::{AciClient, AciConfig};
 use spillway_core::config::{self, LoadedConfig};
 use spillway_core::snapshot::PodTemplate;
 use spillway_kube::lease::LeaderGate;
+use spillway_metrics::source::{MetricSource, Sources};
 use spillway_sim::scenario::Scenario;
 use spillway_sim::world::{World, WorldConfig};
 use spillway_sim::{DemandOverrides, demand};
@@ -62,6 +63,12 @@ pub struct DemoArgs {
     /// Plan and export metrics, never write.
     #[arg(long)]
     pub dry_run: bool,
+    /// Read the policies' metrics from the Prometheus of the configuration's
+    /// `metricSources.prometheus`, which must scrape this demo's
+    /// `/workload/metrics` (the demand as `http_requests_total`), instead
+    /// of the built-in model of Prometheus.
+    #[arg(long)]
+    pub prometheus: bool,
     #[arg(long, value_enum, default_value = "pretty")]
     pub log_format: crate::logging::LogFormat,
 }
@@ -180,12 +187,18 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     }
     status.set_leader(Some(true));
     metrics.leader.set(1.0);
+    let service = policy
+        .burst
+        .as_ref()
+        .and_then(|b| b.service.clone())
+        .unwrap_or_else(|| policy.target.name.clone());
     let (bound, server) = server::serve(
         args.listen,
         ServerState {
             metrics: metrics.clone(),
             status: status.clone(),
         },
+        source::workload_router(source.clone(), service),
         cancel.clone(),
     )
     .await
@@ -194,12 +207,31 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     println!("metrics on http://{bound}/metrics");
     println!("status on http://{bound}/status");
 
+    let metrics_source: Arc<dyn MetricSource> = if args.prometheus {
+        let prometheus = crate::run::prometheus_client(&first)?
+            .context("--prometheus needs metricSources.prometheus in the configuration")?;
+        println!("reading metrics from Prometheus at {}", prometheus_url(&first));
+        let started_at_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64 - started.elapsed().as_millis() as i64)
+            .context("the system clock is before 1970")?;
+        Arc::new(source::EpochShifted {
+            inner: Sources {
+                prometheus: Some(prometheus),
+                resource: None,
+            },
+            started_at_ms,
+        })
+    } else {
+        source.clone()
+    };
+
     let clock: Clock =
         Arc::new(move || spillway_core::time::Timestamp::from_millis(started.elapsed().as_millis() as i64));
     let controller = Arc::new(Controller::new(
         Parts {
             cluster: cluster.clone(),
-            metrics_source: source.clone(),
+            metrics_source,
             backend: Arc::new(AciBackend::new(aci)),
             telemetry: metrics.clone(),
             status: status.clone(),
@@ -231,6 +263,16 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     println!();
     println!("demo finished after {}s", started.elapsed().as_secs());
     Ok(())
+}
+
+fn prometheus_url(config: &LoadedConfig) -> String {
+    config
+        .global
+        .metric_sources
+        .prometheus
+        .as_ref()
+        .map(|p| p.url.clone())
+        .unwrap_or_default()
 }
 
 fn embedded_config() -> Result<LoadedConfig> {

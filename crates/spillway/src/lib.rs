@@ -5,6 +5,7 @@
 pub mod config_file;
 pub mod controller;
 pub mod demo;
+pub mod lease_args;
 pub mod logging;
 pub mod plan_cmd;
 pub mod run;

@@ -69,7 +69,11 @@ pub async fn run(args: PlanArgs) -> Result<()> {
         gate.clone(),
         events,
     ));
-    let backend = Arc::new(AciBackend::new(crate::run::aci_client(&loaded, metrics.clone())?));
+    let backend = Arc::new(AciBackend::new(crate::run::aci_client(
+        &loaded,
+        metrics.clone(),
+        None,
+    )?));
     let sources = crate::run::metric_sources(&loaded, client)?;
     let controller = Controller::new(
         Parts {

@@ -13,7 +13,7 @@ use azure_auth::{
 use spillway_aci::{AciClient, AciConfig};
 use spillway_core::config::{AzureAuth, LoadedConfig};
 use spillway_kube::events::EventSink;
-use spillway_kube::lease::{self, LeaderGate, LeaseConfig};
+use spillway_kube::lease::{self, LeaderGate};
 use spillway_kube::view::KubeClusterView;
 use spillway_metrics::prometheus::{PrometheusClient, PrometheusOptions, TlsOptions};
 use spillway_metrics::resource::ResourceSource;
@@ -45,17 +45,8 @@ pub struct RunArgs {
     pub namespace: String,
     #[arg(long, default_value = "spillway")]
     pub config_map: String,
-    #[arg(long, default_value = "spillway-leader")]
-    pub lease_name: String,
-    /// This replica's identity on the Lease (the pod name).
-    #[arg(long, env = "POD_NAME", default_value = "spillway")]
-    pub identity: String,
-    #[arg(long, default_value = "15s", value_parser = humantime::parse_duration)]
-    pub lease_duration: Duration,
-    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
-    pub lease_renew_before: Duration,
-    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
-    pub lease_retry_period: Duration,
+    #[command(flatten)]
+    pub lease: crate::lease_args::LeaseArgs,
     /// No leader election: act as the only replica (development).
     #[arg(long)]
     pub no_leader_election: bool,
@@ -72,7 +63,7 @@ pub async fn run(args: RunArgs) -> Result<()> {
         .await
         .context("no Kubernetes client configuration (KUBECONFIG, ~/.kube/config or in-cluster)")?;
     let metrics = Metrics::new().context("registering metrics")?;
-    let status = Arc::new(StatusBoard::new(&args.identity));
+    let status = Arc::new(StatusBoard::new(&args.lease.identity));
     let (bound, server) = server::serve(
         args.listen,
         ServerState {
@@ -89,16 +80,7 @@ pub async fn run(args: RunArgs) -> Result<()> {
     let gate = if args.no_leader_election || args.dry_run {
         LeaderGate::always()
     } else {
-        let config = LeaseConfig {
-            name: args.lease_name.clone(),
-            namespace: args.namespace.clone(),
-            identity: args.identity.clone(),
-            duration: args.lease_duration,
-            renew_before: args.lease_renew_before,
-            retry_period: args.lease_retry_period,
-            ..LeaseConfig::default()
-        };
-        config.validate().map_err(|e| anyhow!("lease settings: {e}"))?;
+        let config = args.lease.config(&args.namespace)?;
         let (gate, _task) = lease::run(client.clone(), config, cancel.clone());
         gate
     };
@@ -106,7 +88,7 @@ pub async fn run(args: RunArgs) -> Result<()> {
 
     let events = Arc::new(EventSink::new(
         client.clone(),
-        Some(args.identity.clone()),
+        Some(args.lease.identity.clone()),
         Duration::from_secs(60),
         gate.clone(),
     ));
@@ -142,7 +124,11 @@ pub async fn run(args: RunArgs) -> Result<()> {
         events,
     ));
 
-    let backend = Arc::new(AciBackend::new(aci_client(&first, metrics.clone())?));
+    let backend = Arc::new(AciBackend::new(aci_client(
+        &first,
+        metrics.clone(),
+        Some(args.lease.user_agent()),
+    )?));
     let sources = metric_sources(&first, client.clone())?;
     let controller = Arc::new(Controller::new(
         Parts {
@@ -186,14 +172,18 @@ async fn wait_for_config(
     }
 }
 
-/// The ARM client for the document's `azure` section.
-pub fn aci_client(config: &LoadedConfig, metrics: Metrics) -> Result<AciClient> {
+/// The ARM client for the document's `azure` section; `user_agent`
+/// replaces the default User-Agent.
+pub fn aci_client(config: &LoadedConfig, metrics: Metrics, user_agent: Option<String>) -> Result<AciClient> {
     let Some(az) = &config.global.azure else {
         return Err(anyhow!(
             "the configuration has no azure section; nothing can burst"
         ));
     };
-    let cfg = AciConfig::from_spec(az).map_err(|e| anyhow!("azure: {e}"))?;
+    let mut cfg = AciConfig::from_spec(az).map_err(|e| anyhow!("azure: {e}"))?;
+    if let Some(ua) = user_agent {
+        cfg.user_agent = ua;
+    }
     let tokens = token_provider(&az.auth)?;
     AciClient::with_observer(cfg, tokens, Arc::new(crate::telemetry::AciObserver(metrics)))
         .map_err(|e| anyhow!("azure: {e}"))
@@ -261,7 +251,7 @@ pub fn prometheus_client(config: &LoadedConfig) -> Result<Option<PrometheusClien
     Ok(Some(PrometheusClient::new(opts).map_err(|e| anyhow!("{e}"))?))
 }
 
-fn spawn_leader_metrics(
+pub(crate) fn spawn_leader_metrics(
     gate: LeaderGate,
     metrics: Metrics,
     status: Arc<StatusBoard>,

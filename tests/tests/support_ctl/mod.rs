@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub mod lease_api;
 pub mod witness;
 
 /// The repository root (the workspace).
@@ -167,6 +168,18 @@ impl Proc {
     }
 
     /// SIGKILL (std's `Child::kill` on unix) and reap.
+    /// Sends `signal` (`STOP`, `CONT`, …) with kill(1).
+    pub fn signal(&self, signal: &str) {
+        let Some(c) = &self.child else {
+            panic!("{}: signal {signal} to a process already reaped", self.name)
+        };
+        let ok = Command::new("kill")
+            .args([format!("-{signal}"), c.id().to_string()])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "{}: kill -{signal} failed", self.name);
+    }
+
     pub fn kill9(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
@@ -283,6 +296,8 @@ pub struct WriteRec {
     pub path: String,
     pub at: String,
     pub status: u16,
+    /// The writer's `User-Agent` (spillway names its replica in it).
+    pub user_agent: String,
 }
 
 impl WriteRec {
@@ -333,6 +348,7 @@ impl EmuState {
                 path: s(w, "path"),
                 at: s(w, "at"),
                 status: w["status"].as_u64().unwrap_or(0) as u16,
+                user_agent: s(w, "userAgent"),
             })
             .collect();
         let tokens_issued = match &v["tokensIssued"] {

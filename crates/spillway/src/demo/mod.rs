@@ -69,6 +69,13 @@ pub struct DemoArgs {
     /// of the built-in model of Prometheus.
     #[arg(long)]
     pub prometheus: bool,
+    /// Elect a leader on a `coordination.k8s.io/v1` Lease at this Kubernetes
+    /// API server (several demos against one emulator); without it, this
+    /// demo is the only replica.
+    #[arg(long)]
+    pub lease_api: Option<String>,
+    #[command(flatten)]
+    pub lease: crate::lease_args::LeaseArgs,
     #[arg(long, value_enum, default_value = "pretty")]
     pub log_format: crate::logging::LogFormat,
 }
@@ -139,8 +146,11 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         )
         .with_authority(endpoint.clone()),
     ));
+    let mut aci_config =
+        AciConfig::new(&endpoint, &az.subscription_id, &az.resource_group).map_err(|e| anyhow!("{e}"))?;
+    aci_config.user_agent = args.lease.user_agent();
     let aci = AciClient::with_observer(
-        AciConfig::new(&endpoint, &az.subscription_id, &az.resource_group).map_err(|e| anyhow!("{e}"))?,
+        aci_config,
         tokens,
         Arc::new(crate::telemetry::AciObserver(metrics.clone())),
     )
@@ -185,8 +195,20 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     if let Some(errors) = errors_rx {
         crate::config_file::report_errors(errors, status.clone(), cancel.clone());
     }
-    status.set_leader(Some(true));
-    metrics.leader.set(1.0);
+    let leader = match &args.lease_api {
+        Some(url) => {
+            let config = args.lease.config(LEASE_NAMESPACE)?;
+            let client = lease_client(url)?;
+            let (gate, _task) = spillway_kube::lease::run(client, config, cancel.clone());
+            crate::run::spawn_leader_metrics(gate.clone(), metrics.clone(), status.clone(), cancel.clone());
+            gate
+        }
+        None => {
+            status.set_leader(Some(true));
+            metrics.leader.set(1.0);
+            LeaderGate::always()
+        }
+    };
     let service = policy
         .burst
         .as_ref()
@@ -235,7 +257,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
             backend: Arc::new(AciBackend::new(aci)),
             telemetry: metrics.clone(),
             status: status.clone(),
-            leader: LeaderGate::always(),
+            leader,
             clock,
         },
         ControllerOptions {
@@ -263,6 +285,18 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     println!();
     println!("demo finished after {}s", started.elapsed().as_secs());
     Ok(())
+}
+
+/// The namespace of the demo's Lease.
+const LEASE_NAMESPACE: &str = "spillway-system";
+
+/// A Kubernetes client for the API server at `url` (no credentials: a
+/// local test server).
+fn lease_client(url: &str) -> Result<kube::Client> {
+    let uri: http::Uri = url.parse().with_context(|| format!("--lease-api {url}"))?;
+    let mut config = kube::Config::new(uri);
+    config.default_namespace = LEASE_NAMESPACE.into();
+    kube::Client::try_from(config).with_context(|| format!("a Kubernetes client for {url}"))
 }
 
 fn prometheus_url(config: &LoadedConfig) -> String {

@@ -57,9 +57,9 @@ fn snapshot() -> ClusterSnapshot {
         .collect();
     let pods: Vec<BoundPod> = (0..PODS)
         .map(|i| BoundPod {
-            node: format!("node-{}", i % NODES),
-            namespace: format!("ns{}", i % 50),
-            labels: labels(&[("app", format!("app{}", i % POLICIES))]),
+            node: format!("node-{}", i % NODES).into(),
+            namespace: format!("ns{}", i % 50).into(),
+            labels: labels(&[("app", format!("app{}", i % POLICIES))]).into(),
             requests: Resources {
                 cpu_millis: 250 + (i as i64 % 7) * 250,
                 memory_bytes: (512 + (i as i64 % 5) * 512) << 20,

@@ -20,7 +20,7 @@ use std::{
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::runtime::{reflector, watcher};
 use serde_json::{Value, json};
-use spillway_core::snapshot::ClusterSnapshot;
+use spillway_core::snapshot::{ClusterSnapshot, Entry};
 use spillway_kube::{
     compact::{CompactNode, CompactPod},
     snapshot::SnapshotBuilder,
@@ -209,7 +209,8 @@ fn main() {
     black_box(unchanged);
     let after_build_rss = rss_kib();
 
-    // The floor: spillway-core's own aggregation from converted vectors,
+    // spillway-core's own aggregation from converted vectors (what a cold
+    // build costs besides converting),
     // timed without and with dropping the previous snapshot.
     let converted = builder.build(&node_state, &pods.state()).snapshot;
     let (node_infos, bound): (Vec<_>, Vec<_>) = (
@@ -226,6 +227,25 @@ fn main() {
         drop(s);
         core_drop.push(t.elapsed());
     }
+    // And its incremental update alone, with 1% of the pods new.
+    let mut core_update = Vec::new();
+    for round in 0..5 {
+        let mut s = (*converted).clone();
+        let pods: Vec<Entry<_>> = (0..bound.len())
+            .map(|i| {
+                if (i + round) % 100 == 0 {
+                    Entry::New(bound[i].clone())
+                } else {
+                    Entry::Kept(i)
+                }
+            })
+            .collect();
+        let nodes = (0..node_infos.len()).map(Entry::Kept).collect();
+        let t = Instant::now();
+        s.update(nodes, pods).unwrap();
+        core_update.push(t.elapsed());
+        black_box(s);
+    }
 
     // Baseline: k8s-openapi objects, untrimmed.
     let before_untrimmed = rss_kib();
@@ -235,7 +255,7 @@ fn main() {
     black_box((un_nodes.len(), un_pods.len()));
 
     let (cold_m, upd_m, upd_cpu) = (median(cold), median(updates), median(update_cpu));
-    let (core_m, drop_m) = (median(core_only), median(core_drop));
+    let (core_m, drop_m, core_upd_m) = (median(core_only), median(core_drop), median(core_update));
     println!("spillway-kube snapshot benchmark: {NODES} nodes, {PODS} pods (synthetic, release build)");
     println!(
         "  stores, compact:          {:>8.1} MiB (process RSS {:.1} MiB; target <= 150 MiB RSS)",
@@ -274,8 +294,12 @@ fn main() {
         unchanged_time.as_secs_f64() * 1e3
     );
     println!(
-        "  ClusterSnapshot::new alone (floor), median of 5: {:>7.2} ms (+ {:.2} ms to drop one)",
+        "  ClusterSnapshot::new alone, median of 5:         {:>7.2} ms (+ {:.2} ms to drop one)",
         core_m.as_secs_f64() * 1e3,
         drop_m.as_secs_f64() * 1e3
+    );
+    println!(
+        "  ClusterSnapshot::update alone, 1% pods new, median of 5: {:>7.2} ms",
+        core_upd_m.as_secs_f64() * 1e3
     );
 }

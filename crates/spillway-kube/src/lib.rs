@@ -11,6 +11,7 @@ pub mod compact;
 pub mod convert;
 pub mod endpoints;
 pub mod events;
+pub mod intern;
 pub mod lease;
 pub mod rbac;
 pub mod reflectors;

@@ -119,7 +119,7 @@ impl StaticCluster {
             for k in 0..20 {
                 let node = (p * 20 + k) % sc.nodes;
                 pods.push(BoundPod {
-                    node: format!("node-{node}"),
+                    node: format!("node-{node}").into(),
                     namespace: "bench".into(),
                     labels: Default::default(),
                     requests: cpu(500),
@@ -134,7 +134,7 @@ impl StaticCluster {
         }
         for k in 0..sc.extra_pods {
             pods.push(BoundPod {
-                node: format!("node-{}", k % sc.nodes),
+                node: format!("node-{}", k % sc.nodes).into(),
                 namespace: "other".into(),
                 labels: Default::default(),
                 requests: cpu(10),
@@ -151,7 +151,7 @@ impl StaticCluster {
             let filler = 15_600 - used;
             if filler > 0 {
                 pods.push(BoundPod {
-                    node: format!("node-{i}"),
+                    node: format!("node-{i}").into(),
                     namespace: "other".into(),
                     labels: Default::default(),
                     requests: cpu(filler),

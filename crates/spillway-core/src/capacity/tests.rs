@@ -1,6 +1,6 @@
 #![allow(clippy::unwrap_used)]
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, sync::Arc};
 
 use proptest::prelude::*;
 
@@ -73,9 +73,9 @@ fn template_with(f: impl FnOnce(&mut PodTemplate)) -> PodTemplate {
 
 fn pod(node: &str, namespace: &str, pod_labels: &[(&str, &str)], cpu_millis: i64) -> BoundPod {
     BoundPod {
-        node: node.to_string(),
-        namespace: namespace.to_string(),
-        labels: labels(pod_labels),
+        node: node.into(),
+        namespace: namespace.into(),
+        labels: labels(pod_labels).into(),
         requests: Resources {
             cpu_millis,
             ..Resources::default()
@@ -1267,7 +1267,8 @@ fn reference_fit(cluster: &ClusterSnapshot, template: &PodTemplate) -> (u32, u32
         let blocked = hostname_terms.iter().any(|t| {
             u.pods.iter().any(|&p| {
                 let pod = &cluster.pods()[p];
-                namespaces(t).contains(&pod.namespace) && selector_matches(&t.label_selector, &pod.labels)
+                namespaces(t).iter().any(|n| **n == *pod.namespace)
+                    && selector_matches(&t.label_selector, &pod.labels)
             })
         });
         if !(status_ok(n, &template.tolerations)
@@ -1382,9 +1383,9 @@ fn arb_pod(nodes: usize) -> impl Strategy<Value = BoundPod> {
         (0i64..3000, 0i64..6, 0i64..3, proptest::option::of(0i64..3)),
     )
         .prop_map(|(n, ns, app, (cpu, mem, eph, gpu))| BoundPod {
-            node: format!("n{n}"), // n{nodes} is a node that is not in the snapshot
-            namespace: ns.to_string(),
-            labels: app.into_iter().collect(),
+            node: format!("n{n}").into(), // n{nodes} is a node that is not in the snapshot
+            namespace: ns.into(),
+            labels: Arc::new(app.into_iter().collect()),
             requests: Resources {
                 cpu_millis: cpu,
                 memory_bytes: mem * GI,

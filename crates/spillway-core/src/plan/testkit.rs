@@ -97,7 +97,7 @@ impl World {
             if let Some(node) = node {
                 let _ = name;
                 pods.push(BoundPod {
-                    node: node.clone(),
+                    node: node.as_str().into(),
                     namespace: "shop".into(),
                     labels: Default::default(),
                     requests: self.workload.template.requests.clone(),

@@ -6,7 +6,10 @@ use spillway_core::{
 };
 
 use super::{ConvertError, ResourceList, resources};
-use crate::compact::{CompactPod, ConditionStatus, PodPhase};
+use crate::{
+    compact::{CompactPod, ConditionStatus, PodPhase},
+    intern::Interner,
+};
 
 /// The pod's effective request as the scheduler computes it: the sum of the
 /// containers (plus sidecars, init containers with `restartPolicy: Always`),
@@ -68,16 +71,16 @@ pub fn is_terminal(pod: &CompactPod) -> bool {
 
 /// The pod's request on its node, or `None` when it is not bound or is
 /// terminal. Terminating pods still count: the scheduler counts them until
-/// they are gone.
-pub fn bound_pod(pod: &CompactPod) -> Option<Result<BoundPod, ConvertError>> {
-    let node = pod.node_name.as_ref()?;
+/// they are gone. Its node, namespace and labels are shared through `intern`.
+pub fn bound_pod(pod: &CompactPod, intern: &mut Interner) -> Option<Result<BoundPod, ConvertError>> {
+    let node = pod.node_name.as_deref()?;
     if is_terminal(pod) {
         return None;
     }
     Some(pod.requests.clone().map(|requests| BoundPod {
-        node: node.clone(),
-        namespace: pod.metadata.namespace.clone().unwrap_or_default(),
-        labels: pod.metadata.labels.clone().unwrap_or_default(),
+        node: intern.str(node),
+        namespace: intern.str(pod.metadata.namespace.as_deref().unwrap_or_default()),
+        labels: intern.labels(pod.metadata.labels.as_ref()),
         requests,
     }))
 }
@@ -166,7 +169,9 @@ mod tests {
     fn malformed_quantity_is_an_error_naming_the_field() {
         let p = pod(json!({"spec": {"nodeName": "n1",
             "containers": [{"name": "a", "resources": {"requests": {"memory": "12 GB"}}}]}}));
-        let err = bound_pod(&p).expect("bound").expect_err("malformed");
+        let err = bound_pod(&p, &mut Interner::new())
+            .expect("bound")
+            .expect_err("malformed");
         assert_eq!(err.label(), "malformed_quantity");
         assert!(
             err.to_string()
@@ -178,10 +183,10 @@ mod tests {
     #[test]
     fn unbound_and_terminal_pods_hold_nothing() {
         let unbound = pod(json!({"spec": {"containers": []}}));
-        assert!(bound_pod(&unbound).is_none());
+        assert!(bound_pod(&unbound, &mut Interner::new()).is_none());
         let done =
             pod(json!({"spec": {"nodeName": "n", "containers": []}, "status": {"phase": "Succeeded"}}));
-        assert!(bound_pod(&done).is_none());
+        assert!(bound_pod(&done, &mut Interner::new()).is_none());
     }
 
     fn state(v: serde_json::Value) -> Option<VmPodState> {

@@ -2,7 +2,10 @@
 //! utilization the cluster autoscaler reads, and the `ClusterSnapshot` the
 //! planner reads (rebuilt only after bindings or nodes changed).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    sync::Arc,
+};
 
 use spillway_core::snapshot::{BoundPod, ClusterSnapshot, NodeInfo, PodTemplate};
 
@@ -224,6 +227,9 @@ impl Nodes {
         self.dirty = false;
         let mut nodes = Vec::with_capacity(self.ready.len());
         let mut bound = Vec::new();
+        // One copy of the namespace and labels for every pod.
+        let namespace: Arc<str> = template.namespace.as_str().into();
+        let labels = Arc::new(template.labels.clone());
         for node in self.ready.values() {
             let pool = &self.pools[node.pool];
             nodes.push(NodeInfo {
@@ -235,11 +241,12 @@ impl Nodes {
                 allocatable: pool.allocatable.clone(),
                 allocatable_pods: pool.allocatable_pods,
             });
+            let name: Arc<str> = node.name.as_str().into();
             for _ in &node.pods {
                 bound.push(BoundPod {
-                    node: node.name.clone(),
-                    namespace: template.namespace.clone(),
-                    labels: template.labels.clone(),
+                    node: name.clone(),
+                    namespace: namespace.clone(),
+                    labels: labels.clone(),
                     requests: template.requests.clone(),
                 });
             }

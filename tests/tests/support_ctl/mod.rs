@@ -168,6 +168,16 @@ impl Proc {
     }
 
     /// SIGKILL (std's `Child::kill` on unix) and reap.
+    /// The process's resident memory (`VmRSS`) in KiB, while it runs.
+    pub fn rss_kib(&self) -> Option<u64> {
+        let pid = self.child.as_ref()?.id();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    }
+
     /// Sends `signal` (`STOP`, `CONT`, …) with kill(1).
     pub fn signal(&self, signal: &str) {
         let Some(c) = &self.child else {

@@ -3,7 +3,7 @@
 # formatting, lints and every test in the workspace.
 #
 #   scripts/test.sh            # everything
-#   scripts/test.sh -p NAME    # extra arguments go to `cargo test`
+#   scripts/test.sh -p NAME    # extra arguments go to `cargo test` (one lane)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,5 +28,50 @@ echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 echo "==> cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
-echo "==> cargo test"
-cargo test --workspace --locked "$@"
+if [ $# -gt 0 ]; then
+  echo "==> cargo test $*"
+  exec cargo test --workspace --locked "$@"
+fi
+
+echo "==> cargo test (everything but the end-to-end tests)"
+cargo test --workspace --locked --exclude spillway-e2e
+
+# The end-to-end tests mostly wait on child processes (the binary, the
+# emulator, Prometheus), so they run in two lanes at once; each test file is
+# put in the lane with less expected time (seconds measured on 2 cores).
+echo "==> end-to-end tests (tests/), two lanes"
+cargo build -p spillway -p aci-emulator --bins --locked
+cargo test -p spillway-e2e --locked --no-run
+declare -A expected=(
+  [demo_dashboard]=140 [reliability_soak]=125 [reliability_arm_faults]=118
+  [reliability_metric_faults]=117 [reliability_crash]=140 [reliability_leader]=86
+  [controller_config]=77 [controller_restart]=73 [controller_dry_run]=41
+)
+lane_time=(0 0)
+lane_args=("" "")
+for name in $(for f in tests/tests/*.rs; do n=$(basename "$f" .rs); echo "${expected[$n]:-30} $n"; done | sort -rn | cut -d' ' -f2); do
+  t=${expected[$name]:-30}
+  i=0
+  [ "${lane_time[1]}" -lt "${lane_time[0]}" ] && i=1
+  lane_time[i]=$((lane_time[i] + t))
+  lane_args[i]="${lane_args[i]} --test $name"
+done
+logs=$(mktemp -d)
+pids=()
+for i in 0 1; do
+  echo "    lane $i:${lane_args[i]}"
+  # shellcheck disable=SC2086 # the list is words on purpose
+  cargo test -p spillway-e2e --locked ${lane_args[i]} >"$logs/lane$i.log" 2>&1 &
+  pids+=($!)
+done
+failed=0
+for i in 0 1; do
+  if ! wait "${pids[i]}"; then failed=1; fi
+  echo "---- lane $i ----"
+  cat "$logs/lane$i.log"
+done
+rm -rf "$logs"
+if [ "$failed" -ne 0 ]; then
+  echo "end-to-end tests failed" >&2
+  exit 1
+fi

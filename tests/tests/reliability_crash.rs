@@ -62,14 +62,30 @@ fn level_trace(dir: &Path, level: f64) -> PathBuf {
     path
 }
 
+/// The demo's configuration with ACI's create/delete rates raised 10× (as
+/// after a quota increase; the emulator is started with the same): 20
+/// restarts create far more than ACI's 100 groups per 5 minutes.
+fn config_file(dir: &Path) -> PathBuf {
+    let mut doc = support_ctl::demo_config();
+    doc["azure"]["rateLimits"] = serde_json::json!({
+        "createsPer5m": 1000, "createsPerHour": 3000, "deletesPer5m": 1000, "deletesPerHour": 3000
+    });
+    let path = dir.join("spillway.yaml");
+    support_ctl::replace_file(&path, &doc.to_string());
+    path
+}
+
 fn start(name: &str, emu: &EmulatorProc, trace: &Path, seed: u64, logs: &Path) -> DemoProc {
     let trace = trace.to_str().expect("utf-8 temp path");
     let seed = seed.to_string();
+    let config = logs.join("spillway.yaml");
     DemoProc::start(
         name,
         &[
             "--arm-endpoint",
             &emu.url,
+            "--config",
+            config.to_str().expect("utf-8 temp path"),
             "--speed",
             "2",
             "--seed",
@@ -102,7 +118,11 @@ fn kill_9_at_random_points_never_duplicates_or_leaks() {
 
     let dir = tempfile::tempdir().expect("temp dir");
     let logs = dir.path();
-    let emu = EmulatorProc::start(logs);
+    let emu = EmulatorProc::start_with(
+        logs,
+        &["--aci-creates", "1000:3000", "--aci-deletes", "1000:3000"],
+    );
+    config_file(logs);
     let mut seen = Witness::new(POLICY, BURST_MAX_REPLICAS, "demo-web-");
     let mut landed: Vec<(KillPoint, usize, usize)> = Vec::new();
 
@@ -132,7 +152,13 @@ fn kill_9_at_random_points_never_duplicates_or_leaks() {
         let since = emu.state().writes.len();
         // The wanted moment, if the demand leads there within the round;
         // otherwise the kill lands wherever the round has got to.
-        let deadline = Instant::now() + Duration::from_secs(8);
+        // A scale-in waits out burst.scaleInStabilization (15 s) anew in
+        // every process: give it that long.
+        let wait = match point {
+            KillPoint::Draining | KillPoint::Deleting => Duration::from_secs(20),
+            _ => Duration::from_secs(8),
+        };
+        let deadline = Instant::now() + wait;
         let reached = match point {
             KillPoint::Anytime => {
                 std::thread::sleep(Duration::from_millis(rng.random_range(200..4000)));

@@ -65,7 +65,13 @@ impl AciConfig {
 
     /// From the controller configuration's `azure` section.
     pub fn from_spec(az: &spillway_core::config::AzureSpec) -> Result<Self, AciError> {
-        Self::new(&az.arm_endpoint, &az.subscription_id, &az.resource_group)
+        let mut config = Self::new(&az.arm_endpoint, &az.subscription_id, &az.resource_group)?;
+        let r = &az.rate_limits;
+        config.pacing.creates_per_5m = r.creates_per_5m;
+        config.pacing.creates_per_1h = r.creates_per_hour;
+        config.pacing.deletes_per_5m = r.deletes_per_5m;
+        config.pacing.deletes_per_1h = r.deletes_per_hour;
+        Ok(config)
     }
 }
 

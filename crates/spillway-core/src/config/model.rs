@@ -46,6 +46,37 @@ pub struct AzureSpec {
     pub auth: AzureAuth,
     #[serde(default = "defaults::arm_endpoint")]
     pub arm_endpoint: String,
+    /// The subscription's ACI create/delete rates; raise them only with a
+    /// quota increase from Azure.
+    #[serde(default)]
+    pub rate_limits: AciRateLimits,
+}
+
+/// ACI's per-subscription rates of container-group creates and deletes
+/// (Microsoft Learn: 100 per 5 minutes and 300 per hour, each). Spillway
+/// paces its writes to stay under them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AciRateLimits {
+    #[serde(default = "defaults::per_5m")]
+    pub creates_per_5m: u32,
+    #[serde(default = "defaults::per_hour")]
+    pub creates_per_hour: u32,
+    #[serde(default = "defaults::per_5m")]
+    pub deletes_per_5m: u32,
+    #[serde(default = "defaults::per_hour")]
+    pub deletes_per_hour: u32,
+}
+
+impl Default for AciRateLimits {
+    fn default() -> Self {
+        AciRateLimits {
+            creates_per_5m: defaults::per_5m(),
+            creates_per_hour: defaults::per_hour(),
+            deletes_per_5m: defaults::per_5m(),
+            deletes_per_hour: defaults::per_hour(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -438,6 +469,13 @@ mod optional_duration {
 
 pub mod defaults {
     use std::time::Duration;
+
+    pub fn per_5m() -> u32 {
+        100
+    }
+    pub fn per_hour() -> u32 {
+        300
+    }
 
     use super::{ScalingPolicy, ScalingPolicyKind, ScalingRules, SelectPolicy};
 

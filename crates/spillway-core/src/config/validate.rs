@@ -58,6 +58,24 @@ pub fn global(spec: &GlobalSpec, errors: &mut Vec<ConfigError>) {
         if let Err(m) = http_url(&az.arm_endpoint) {
             e("azure.armEndpoint", m);
         }
+        let r = &az.rate_limits;
+        for (what, per_5m, per_hour) in [
+            ("creates", r.creates_per_5m, r.creates_per_hour),
+            ("deletes", r.deletes_per_5m, r.deletes_per_hour),
+        ] {
+            if per_5m == 0 {
+                e(
+                    &format!("azure.rateLimits.{what}Per5m"),
+                    "must be at least 1".into(),
+                );
+            }
+            if per_hour < per_5m {
+                e(
+                    &format!("azure.rateLimits.{what}PerHour"),
+                    format!("must be at least {what}Per5m ({per_5m})"),
+                );
+            }
+        }
         if let AzureAuth::ClientSecret {
             tenant_id,
             client_id,
@@ -381,5 +399,35 @@ fn http_url(s: &str) -> Result<(), String> {
             Ok(())
         }
         _ => Err(format!("{s:?} is not an http(s) URL")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    const AZURE: &str = "cluster: {id: c}\nazure:\n  subscriptionId: 00000000-0000-0000-0000-000000000000\n  resourceGroup: rg\n  location: westeurope\n";
+
+    #[test]
+    fn rate_limits_default_to_acis_and_are_checked() {
+        let loaded = crate::config::load(AZURE).expect("valid");
+        let r = &loaded.global.azure.as_ref().expect("azure").rate_limits;
+        assert_eq!((r.creates_per_5m, r.creates_per_hour), (100, 300));
+        assert_eq!((r.deletes_per_5m, r.deletes_per_hour), (100, 300));
+
+        let raised = format!("{AZURE}  rateLimits: {{createsPer5m: 1000, createsPerHour: 3000}}\n");
+        let loaded = crate::config::load(&raised).expect("valid");
+        let r = &loaded.global.azure.as_ref().expect("azure").rate_limits;
+        assert_eq!(
+            (r.creates_per_5m, r.creates_per_hour, r.deletes_per_5m),
+            (1000, 3000, 100)
+        );
+
+        let bad = format!("{AZURE}  rateLimits: {{createsPer5m: 0, deletesPer5m: 500}}\n");
+        let errors = crate::config::load(&bad).expect_err("invalid").errors;
+        let paths: Vec<&str> = errors.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            ["azure.rateLimits.createsPer5m", "azure.rateLimits.deletesPerHour"],
+            "{errors:?}"
+        );
     }
 }

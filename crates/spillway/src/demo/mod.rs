@@ -146,8 +146,11 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         )
         .with_authority(endpoint.clone()),
     ));
-    let mut aci_config =
-        AciConfig::new(&endpoint, &az.subscription_id, &az.resource_group).map_err(|e| anyhow!("{e}"))?;
+    let mut aci_config = AciConfig::from_spec(&config::AzureSpec {
+        arm_endpoint: endpoint.clone(),
+        ..az.clone()
+    })
+    .map_err(|e| anyhow!("{e}"))?;
     aci_config.user_agent = args.lease.user_agent();
     let aci = AciClient::with_observer(
         aci_config,

@@ -9,13 +9,17 @@
 //! burst scale-in stabilization windows are wall-clock), and the demo ends
 //! itself at `DEMO_DURATION`. The whole test takes about 2.5 minutes.
 
-mod support_demo;
+mod support_ctl;
+#[path = "../../crates/spillway-metrics/tests/support/mod.rs"]
+mod support_prom;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support_demo::{Demo, Prometheus, get_json, tail, unix_now};
+use support_ctl::prom_api::{PromApi, unix_now};
+use support_ctl::{DemoProc, get_json, tail};
+use support_prom::PromServer;
 
 const DASHBOARD: &str = include_str!("../../dashboards/spillway.json");
 const TELEMETRY_RS: &str = include_str!("../../crates/spillway/src/telemetry.rs");
@@ -305,24 +309,68 @@ fn finite_values(result: &[Value]) -> Vec<f64> {
         .collect()
 }
 
-fn scalar(prom: &Prometheus, expr: &str, at: f64) -> Option<f64> {
+fn scalar(prom: &PromApi, expr: &str, at: f64) -> Option<f64> {
     let r = prom.query(expr, at).unwrap_or_else(|e| panic!("{expr}: {e}"));
     r.first()
         .and_then(|s| s["value"][1].as_str())
         .and_then(|v| v.parse().ok())
 }
 
+/// `spillway demo` with its own emulator, and when it started.
+struct Demo {
+    proc: DemoProc,
+    started: Instant,
+    /// `http://127.0.0.1:PORT` of the ACI emulator.
+    emulator: String,
+    /// `127.0.0.1:PORT` serving `/metrics`.
+    metrics_addr: String,
+}
+
+impl Demo {
+    fn start(dir: &std::path::Path, args: &[&str]) -> Demo {
+        let mut all = vec!["--log-format", "json"];
+        all.extend_from_slice(args);
+        let started = Instant::now();
+        let proc = DemoProc::start("demo", &all, dir);
+        let emulator = proc
+            .emulator_url()
+            .unwrap_or_else(|| panic!("the demo printed no emulator URL\n{}", proc.proc.logs()));
+        let metrics_addr = proc.base.trim_start_matches("http://").to_string();
+        Demo {
+            proc,
+            started,
+            emulator,
+            metrics_addr,
+        }
+    }
+
+    /// Seconds since the demo started.
+    fn elapsed(&self) -> f64 {
+        self.started.elapsed().as_secs_f64()
+    }
+
+    /// How it exited, once it has.
+    fn exited(&mut self) -> Option<String> {
+        self.proc.proc.exited().map(|s| s.to_string())
+    }
+
+    /// Its output, for failure messages.
+    fn output(&self) -> String {
+        self.proc.proc.logs()
+    }
+}
+
 #[test]
 fn demo_bursts_during_the_spike_cleans_up_after_it_and_feeds_every_dashboard_query() {
     let test_started = Instant::now();
     // Fail before anything starts when Prometheus is missing.
-    support_demo::prometheus_bin();
-    support_demo::spillway_bin();
+    support_prom::prometheus_bin();
 
     let dir = tempfile::tempdir().expect("tempdir");
     let duration = format!("{DEMO_DURATION}s");
     let mut demo = Demo::start(dir.path(), &["--speed", "2", "--duration", &duration]);
-    let prom = Prometheus::start(dir.path(), &demo.metrics_addr);
+    let server = PromServer::start(&[demo.metrics_addr.parse().expect("the demo's address")]);
+    let prom = PromApi { url: server.url() };
     let prom_started = unix_now();
     eprintln!(
         "demo: emulator {} metrics {}; prometheus {}",
@@ -332,7 +380,7 @@ fn demo_bursts_during_the_spike_cleans_up_after_it_and_feeds_every_dashboard_que
     // (a) The spike: live burst groups of this cluster appear in the emulator.
     let mut peak_live;
     loop {
-        if let Some(status) = demo.process.exited() {
+        if let Some(status) = demo.exited() {
             panic!(
                 "the demo exited with {status} during the spike\n{}",
                 demo.output()
@@ -356,7 +404,7 @@ fn demo_bursts_during_the_spike_cleans_up_after_it_and_feeds_every_dashboard_que
 
     // (b) After the spike every one of them is deleted.
     let created = loop {
-        if let Some(status) = demo.process.exited() {
+        if let Some(status) = demo.exited() {
             panic!(
                 "the demo exited with {status} before cleaning up\n{}",
                 demo.output()
@@ -402,7 +450,7 @@ fn demo_bursts_during_the_spike_cleans_up_after_it_and_feeds_every_dashboard_que
         std::thread::sleep(Duration::from_millis(500));
     }
     assert!(
-        demo.process.exited().is_none(),
+        demo.exited().is_none(),
         "the demo ended before the queries\n{}",
         demo.output()
     );
@@ -495,7 +543,7 @@ fn demo_bursts_during_the_spike_cleans_up_after_it_and_feeds_every_dashboard_que
         exprs.len(),
         failures.join("\n  "),
         demo.output(),
-        tail(&prom.log, 20)
+        tail(&server.log(), 20)
     );
     eprintln!(
         "t={:.0}s: {} dashboard expressions returned data; {} metric families and their labels exist",
@@ -507,7 +555,7 @@ fn demo_bursts_during_the_spike_cleans_up_after_it_and_feeds_every_dashboard_que
     // The demo ends by itself at --duration, cleanly.
     let deadline = demo.started + Duration::from_secs(DEMO_DURATION + 20);
     let status = loop {
-        if let Some(s) = demo.process.exited() {
+        if let Some(s) = demo.exited() {
             break s;
         }
         assert!(
@@ -517,7 +565,7 @@ fn demo_bursts_during_the_spike_cleans_up_after_it_and_feeds_every_dashboard_que
         );
         std::thread::sleep(Duration::from_millis(200));
     };
-    let stdout = std::fs::read_to_string(&demo.stdout).unwrap_or_default();
+    let stdout = demo.proc.proc.stdout_lines().join("\n");
     assert!(
         status.contains("exit status: 0") && stdout.contains("demo finished after"),
         "the demo ended with {status}\n{}",

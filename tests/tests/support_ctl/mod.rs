@@ -19,6 +19,7 @@ use serde_json::Value;
 
 pub mod emulator;
 pub mod lease_api;
+pub mod prom_api;
 pub mod witness;
 
 pub use emulator::{EmuState, EmulatorProc};
@@ -171,6 +172,11 @@ impl Proc {
     }
 
     /// SIGKILL (std's `Child::kill` on unix) and reap.
+    /// Every stdout line so far.
+    pub fn stdout_lines(&self) -> Vec<String> {
+        self.stdout.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+
     /// The process's resident memory (`VmRSS`) in KiB, while it runs.
     pub fn rss_kib(&self) -> Option<u64> {
         let pid = self.child.as_ref()?.id();
@@ -222,7 +228,8 @@ impl Drop for Proc {
     }
 }
 
-fn tail(text: &str, n: usize) -> String {
+/// The last `n` lines of `text` (for failure messages).
+pub fn tail(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
@@ -252,6 +259,15 @@ impl DemoProc {
             .trim_end_matches("/metrics")
             .to_string();
         DemoProc { proc, base }
+    }
+
+    /// The URL of the ACI emulator the demo started in-process (its
+    /// `aci emulator on URL` line).
+    pub fn emulator_url(&self) -> Option<String> {
+        self.proc.stdout_lines().iter().find_map(|l| {
+            l.strip_prefix("aci emulator on ")
+                .map(|u| u.trim().trim_end_matches('/').to_string())
+        })
     }
 
     /// `/status`, or the reason it could not be read.

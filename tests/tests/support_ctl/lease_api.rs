@@ -320,12 +320,23 @@ async fn patch(
             ),
         );
     }
-    let Some(manager) = q.get("fieldManager").cloned() else {
-        return status(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Invalid",
-            "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch",
-        );
+    // Apply needs a field manager; an update without one is managed under
+    // its User-Agent's program name, as the API server does.
+    let manager = match q.get("fieldManager") {
+        Some(m) => m.clone(),
+        None if apply => {
+            return status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Invalid",
+                "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch",
+            );
+        }
+        None => headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|ua| ua.split('/').next())
+            .unwrap_or("unknown")
+            .to_string(),
     };
     // JSON is YAML: kube-rs sends apply bodies as JSON.
     let Ok(obj) = serde_json::from_slice::<Value>(&body) else {

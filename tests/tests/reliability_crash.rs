@@ -145,11 +145,13 @@ fn kill_9_at_random_points_never_duplicates_or_leaks() {
         let extra = Duration::from_millis(rng.random_range(0..1500));
         let trace = level_trace(logs, level);
         let name = format!("demo-{round}");
+        // Writes of this round: the first tick may already delete groups
+        // that are still provisioning (no drain for those).
+        let since = emu.state().writes.len();
         let mut demo = start(&name, &emu, &trace, demo_seed, logs);
         if round > 0 {
             seen.check_adoption(&emu, &mut demo);
         }
-        let since = emu.state().writes.len();
         // The wanted moment, if the demand leads there within the round;
         // otherwise the kill lands wherever the round has got to.
         // A scale-in waits out burst.scaleInStabilization (15 s) anew in

@@ -61,7 +61,7 @@ pids=()
 for i in 0 1; do
   echo "    lane $i:${lane_args[i]}"
   # shellcheck disable=SC2086 # the list is words on purpose
-  cargo test -p spillway-e2e --locked ${lane_args[i]} >"$logs/lane$i.log" 2>&1 &
+  cargo test -p spillway-e2e --locked --no-fail-fast ${lane_args[i]} >"$logs/lane$i.log" 2>&1 &
   pids+=($!)
 done
 failed=0

@@ -151,6 +151,11 @@ impl Controller {
         gc.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut current: Option<Arc<LoadedConfig>> = None;
         loop {
+            // Validity first: the sources publish it before the document, and
+            // `/status` must never show a valid document as loaded but invalid.
+            let is_valid = *valid.borrow_and_update();
+            self.telemetry.config_valid.set(if is_valid { 1.0 } else { 0.0 });
+            self.status.set_config_valid(is_valid);
             let changed = config.borrow_and_update().clone();
             if let Some(loaded) = changed
                 && current.as_ref().is_none_or(|c| !Arc::ptr_eq(c, &loaded))
@@ -158,9 +163,6 @@ impl Controller {
                 self.apply_config(&loaded, &mut tasks, &cancel);
                 current = Some(loaded);
             }
-            let is_valid = *valid.borrow_and_update();
-            self.telemetry.config_valid.set(if is_valid { 1.0 } else { 0.0 });
-            self.status.set_config_valid(is_valid);
             tokio::select! {
                 _ = cancel.cancelled() => break,
                 r = config.changed() => if r.is_err() { cancel.cancelled().await; break },

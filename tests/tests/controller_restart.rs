@@ -25,8 +25,8 @@ mod support_ctl;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use support_ctl::witness::{Witness, burst_total};
-use support_ctl::{DemoProc, EmulatorProc, last_tick, policy, write_trace};
+use support_ctl::witness::Witness;
+use support_ctl::{DemoProc, EmulatorProc, policy, write_trace};
 
 const POLICY: &str = "web";
 const BURST_MAX_REPLICAS: u32 = 30; // burst.maxReplicas of the demo's config
@@ -92,18 +92,7 @@ fn kill_9_mid_burst_adopts_without_duplicates_or_leaks() {
     // 2. Restart at the peak: adopt, converge, then the demand falls; kill while draining.
     let mut demo = start("demo-2", &emu, &fall, logs);
     seen.check_adoption(&emu, &mut demo);
-    seen.until(
-        "the burst converging on the plan (every group Succeeded, as many as the burst target)",
-        &emu,
-        &mut demo,
-        Duration::from_secs(30),
-        |s, st| {
-            let target = policy(st, POLICY)["lastPlan"]["burstTarget"]
-                .as_u64()
-                .unwrap_or(0);
-            target > 0 && s.live().len() as u64 == target && s.count_state("Succeeded") as u64 == target
-        },
-    );
+    seen.until_converged(&emu, &mut demo, Duration::from_secs(30));
     seen.until(
         "burst replicas draining",
         &emu,
@@ -145,18 +134,7 @@ fn kill_9_mid_burst_adopts_without_duplicates_or_leaks() {
     // 4. Restart at low demand and let it finish the scale-in.
     let mut demo = start("demo-4", &emu, &low, logs);
     seen.check_adoption(&emu, &mut demo);
-    seen.until(
-        "every group deleted and the plan at zero burst replicas",
-        &emu,
-        &mut demo,
-        Duration::from_secs(60),
-        |s, st| {
-            !s.groups.is_empty()
-                && s.groups.iter().all(|g| g.deleted_at.is_some())
-                && last_tick(st, POLICY).is_some()
-                && burst_total(st, POLICY) == 0
-        },
-    );
+    seen.until_all_deleted(&emu, &mut demo, Duration::from_secs(60));
     demo.kill9();
     drop(demo);
 

@@ -20,8 +20,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use support_ctl::witness::{Witness, burst_total};
-use support_ctl::{DemoProc, EmulatorProc, last_tick, policy, write_trace};
+use support_ctl::witness::Witness;
+use support_ctl::{DemoProc, EmulatorProc, policy, write_trace};
 
 const POLICY: &str = "web";
 const BURST_MAX_REPLICAS: u32 = 30; // burst.maxReplicas of the demo's config
@@ -230,35 +230,14 @@ fn kill_9_at_random_points_never_duplicates_or_leaks() {
     if kills > 0 {
         seen.check_adoption(&emu, &mut demo);
     }
-    seen.until(
-        "the burst converging on the plan (every group Succeeded, as many as the burst target)",
-        &emu,
-        &mut demo,
-        Duration::from_secs(60),
-        |s, st| {
-            let target = policy(st, POLICY)["lastPlan"]["burstTarget"]
-                .as_u64()
-                .unwrap_or(0);
-            target > 0 && s.live().len() as u64 == target && s.count_state("Succeeded") as u64 == target
-        },
-    );
+    seen.until_converged(&emu, &mut demo, Duration::from_secs(60));
     seen.kill("at the converged peak", &emu, &mut demo);
     drop(demo);
 
     // Demand falls: everything is deleted.
     let mut demo = start("demo-low", &emu, &level_trace(logs, BASE), 7, logs);
     seen.check_adoption(&emu, &mut demo);
-    seen.until(
-        "every group deleted and the plan at zero burst replicas",
-        &emu,
-        &mut demo,
-        Duration::from_secs(90),
-        |s, st| {
-            s.groups.iter().all(|g| g.deleted_at.is_some())
-                && last_tick(st, POLICY).is_some()
-                && burst_total(st, POLICY) == 0
-        },
-    );
+    seen.until_all_deleted(&emu, &mut demo, Duration::from_secs(90));
     demo.kill9();
     drop(demo);
 

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{Value, json};
-use support_ctl::witness::{Witness, burst_total};
+use support_ctl::witness::Witness;
 use support_ctl::{DemoProc, EmulatorProc, http_get, last_tick, policy, write_trace};
 
 const POLICY: &str = "web";
@@ -174,17 +174,7 @@ fn an_hour_of_spikes_and_arm_faults_keeps_every_invariant() {
     eprintln!("faults: {faults:?}");
 
     // The tail is low demand: everything goes.
-    seen.until(
-        "every group deleted and the plan at zero burst replicas",
-        &emu,
-        &mut demo,
-        Duration::from_secs(120),
-        |s, st| {
-            s.groups.iter().all(|g| g.deleted_at.is_some())
-                && last_tick(st, POLICY).is_some()
-                && burst_total(st, POLICY) == 0
-        },
-    );
+    seen.until_all_deleted(&emu, &mut demo, Duration::from_secs(120));
     let state = emu.state();
     let created = state.groups.len();
     let writes = state.group_writes().len();

@@ -91,6 +91,50 @@ impl Witness {
         }
     }
 
+    /// Until the burst has converged on the plan: as many live groups as the
+    /// burst target, every one Succeeded.
+    pub fn until_converged(
+        &mut self,
+        emu: &EmulatorProc,
+        demo: &mut DemoProc,
+        timeout: Duration,
+    ) -> (EmuState, Value) {
+        let name = self.policy;
+        self.until(
+            "the burst converging on the plan (every group Succeeded, as many as the burst target)",
+            emu,
+            demo,
+            timeout,
+            |s, st| {
+                let target = policy(st, name)["lastPlan"]["burstTarget"].as_u64().unwrap_or(0);
+                target > 0 && s.live().len() as u64 == target && s.count_state("Succeeded") as u64 == target
+            },
+        )
+    }
+
+    /// Until every group ever created is deleted and the last plan counts
+    /// no burst replica.
+    pub fn until_all_deleted(
+        &mut self,
+        emu: &EmulatorProc,
+        demo: &mut DemoProc,
+        timeout: Duration,
+    ) -> (EmuState, Value) {
+        let name = self.policy;
+        self.until(
+            "every group deleted and the plan at zero burst replicas",
+            emu,
+            demo,
+            timeout,
+            |s, st| {
+                !s.groups.is_empty()
+                    && s.groups.iter().all(|g| g.deleted_at.is_some())
+                    && last_tick(st, name).is_some()
+                    && burst_total(st, name) == 0
+            },
+        )
+    }
+
     /// SIGKILL, then record what survived it. Returns the emulator's state
     /// right after.
     pub fn kill(&mut self, label: impl Into<String>, emu: &EmulatorProc, demo: &mut DemoProc) -> EmuState {

@@ -22,7 +22,7 @@ use support_ctl::{DemoProc, get_json, tail};
 use support_prom::PromServer;
 
 const DASHBOARD: &str = include_str!("../../dashboards/spillway.json");
-const TELEMETRY_RS: &str = include_str!("../../crates/spillway/src/telemetry.rs");
+const TELEMETRY_RS: &str = include_str!("../../crates/spillway-controller/src/telemetry.rs");
 
 const DEMO_DURATION: u64 = 140;
 /// Burst groups must exist by then (the spike rises at ~10 s, the first
@@ -212,7 +212,7 @@ fn dashboard_is_valid_grafana_json_on_the_datasource_variable() {
             for name in reads.keys() {
                 assert!(
                     name.starts_with("process_") || TELEMETRY_RS.contains(&format!("\"{}\"", family(name))),
-                    "{title}: {name} is not a metric registered in crates/spillway/src/telemetry.rs"
+                    "{title}: {name} is not a metric registered in crates/spillway-controller/src/telemetry.rs"
                 );
             }
         }

@@ -83,6 +83,12 @@ impl AciClient {
         })
     }
 
+    /// Fences every write, retries included (see [`crate::transport::WriteGate`]).
+    pub fn with_write_gate(mut self, gate: crate::transport::WriteGate) -> Self {
+        self.t.set_gate(gate);
+        self
+    }
+
     pub fn config(&self) -> &AciConfig {
         &self.t.cfg
     }

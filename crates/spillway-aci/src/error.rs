@@ -75,6 +75,10 @@ pub enum AciError {
     /// The caller asked for something this client will not send.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// A write (or a retry of one) was not sent: this process does not hold
+    /// the leader Lease, or would not hold it any more when the retry is due.
+    #[error("not the leader: write not sent")]
+    NotLeader,
 }
 
 fn fmt_after(d: Option<Duration>) -> String {
@@ -100,6 +104,7 @@ impl AciError {
             AciError::Transient { .. } => "transient",
             AciError::OperationFailed { .. } => "operation_failed",
             AciError::DeadlineExceeded { .. } => "deadline_exceeded",
+            AciError::NotLeader => "not_leader",
             AciError::Auth { .. } => "auth",
             AciError::Transport(_) => "transport",
             AciError::Malformed(_) => "malformed",

@@ -14,6 +14,7 @@
 //! * [`inventory`]: listed groups → `BurstReplica`s (our cluster tag only);
 //! * [`translate`]: a Kubernetes pod template → a container-group body.
 
+pub mod backend;
 mod client;
 pub mod config;
 mod error;
@@ -36,3 +37,4 @@ pub use lro::PollTarget;
 pub use naming::name_problem;
 pub use observer::{NoopObserver, Operation, RequestEvent, RequestObserver};
 pub use retry::parse_retry_after;
+pub use transport::WriteGate;

@@ -76,8 +76,17 @@ pub(crate) struct Transport {
     observer: Arc<dyn RequestObserver>,
     reads: Semaphore,
     writes: Semaphore,
+    /// Asked just before every write attempt is sent: how long this process
+    /// may still write (`None`: not at all). See [`WriteGate`].
+    gate: Option<WriteGate>,
     pub cfg: Arc<AciConfig>,
 }
+
+/// How long writes stay allowed: the leader Lease's remaining time (`None`
+/// when not leading). A write attempt is sent only with time left, and a
+/// retry only if it is due before that time runs out, so no PUT or DELETE
+/// leaves a process that lost the Lease, whatever its retry policy.
+pub type WriteGate = Arc<dyn Fn() -> Option<Duration> + Send + Sync>;
 
 impl Transport {
     pub fn new(
@@ -98,8 +107,21 @@ impl Transport {
             observer,
             reads: Semaphore::new(cfg.read_concurrency.max(1)),
             writes: Semaphore::new(cfg.write_concurrency.max(1)),
+            gate: None,
             cfg,
         })
+    }
+
+    pub fn set_gate(&mut self, gate: WriteGate) {
+        self.gate = Some(gate);
+    }
+
+    /// Time left for writes; `Duration::MAX` without a gate.
+    fn write_time_left(&self) -> Option<Duration> {
+        match &self.gate {
+            None => Some(Duration::MAX),
+            Some(g) => g(),
+        }
     }
 
     /// Send with retries; a non-2xx answer becomes a typed error.
@@ -124,10 +146,19 @@ impl Transport {
                 }
             })
             .adjust(|f: &Failure, backoff| {
-                if f.auth_retry {
-                    return Some(Duration::ZERO);
+                if matches!(f.err, AciError::NotLeader) {
+                    return None;
                 }
-                policy.next_delay(&f.err, backoff, started.elapsed())
+                let wait = if f.auth_retry {
+                    Duration::ZERO
+                } else {
+                    policy.next_delay(&f.err, backoff, started.elapsed())?
+                };
+                // A write's retry budget ends before the Lease does.
+                if call.lane == Lane::Write && self.write_time_left().is_none_or(|left| wait >= left) {
+                    return None;
+                }
+                Some(wait)
             })
             .notify(|f: &Failure, delay| {
                 self.observer.on_retry(op, delay, f.err.metric_label());
@@ -161,6 +192,16 @@ impl Transport {
                     e.into()
                 },
             })?;
+        // Fenced last, right before sending: the semaphore and the token
+        // may have taken a while.
+        if call.lane == Lane::Write && self.write_time_left().is_none() {
+            return Err(Failure {
+                err: AciError::NotLeader,
+                maybe_processed: false,
+                auth_retry: false,
+                status: None,
+            });
+        }
         let mut req = self
             .http
             .request(call.method.clone(), call.url.clone())

@@ -27,17 +27,7 @@ pub const MANAGED_BY_LABEL: &str = "endpointslice.kubernetes.io/managed-by";
 pub const MANAGED_BY: &str = "spillway.io";
 pub const POLICY_LABEL: &str = "spillway.io/policy";
 
-/// A burst replica as the slice shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BurstEndpoint {
-    /// Container group name.
-    pub name: String,
-    pub ip: String,
-    /// Running and ready.
-    pub ready: bool,
-    /// Being drained before deletion.
-    pub draining: bool,
-}
+pub use spillway_controller::BurstEndpoint;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SliceError {

@@ -79,46 +79,7 @@ impl LeaseConfig {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-struct GateState {
-    holder: bool,
-    /// Writes allowed until then (tokio clock).
-    until: Option<Instant>,
-}
-
-/// Cheap to clone; the executor asks it before every write.
-#[derive(Debug, Clone)]
-pub struct LeaderGate(watch::Receiver<GateState>);
-
-impl LeaderGate {
-    /// A gate that is always open: for `spillway plan`-like tools and tests
-    /// that do not elect.
-    pub fn always() -> Self {
-        let (tx, rx) = watch::channel(GateState {
-            holder: true,
-            until: None,
-        });
-        // Keep the value alive after the sender is gone.
-        drop(tx);
-        LeaderGate(rx)
-    }
-
-    /// A gate that is never open.
-    pub fn never() -> Self {
-        let (_tx, rx) = watch::channel(GateState::default());
-        LeaderGate(rx)
-    }
-
-    pub fn is_leader(&self) -> bool {
-        let s = *self.0.borrow();
-        s.holder && s.until.is_none_or(|u| Instant::now() < u)
-    }
-
-    /// Waits for the next change of the holder state (not of the deadline).
-    pub async fn changed(&mut self) -> bool {
-        self.0.changed().await.is_ok()
-    }
-}
+pub use spillway_controller::{GateState, LeaderGate};
 
 /// When writes must stop, from a Lease as read from the API: `None` unless
 /// `identity` holds it with a renew time and duration. Pure.
@@ -144,7 +105,7 @@ pub fn fence_deadline(
 /// Runs the election until `cancel`; the returned gate follows it. On
 /// cancel, the lease is released so a successor does not wait for expiry.
 pub fn run(client: Client, config: LeaseConfig, cancel: CancellationToken) -> (LeaderGate, JoinHandle<()>) {
-    let (tx, rx) = watch::channel(GateState::default());
+    let (tx, gate) = LeaderGate::channel();
     let task = tokio::spawn(async move {
         let api: Api<Lease> = Api::namespaced(client.clone(), &config.namespace);
         loop {
@@ -178,7 +139,7 @@ pub fn run(client: Client, config: LeaseConfig, cancel: CancellationToken) -> (L
         }
         tx.send_replace(GateState::default());
     });
-    (LeaderGate(rx), task)
+    (gate, task)
 }
 
 async fn build(client: Client, config: &LeaseConfig) -> kube_lease_manager::Result<LeaseManager> {

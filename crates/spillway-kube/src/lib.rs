@@ -42,4 +42,4 @@ pub fn error_label(e: &kube::Error) -> &'static str {
 pub mod config_source;
 pub mod view;
 
-pub use view::{ClusterView, KubeClusterView, ViewError};
+pub use view::{KubeClusterView, ViewError};

@@ -2,7 +2,7 @@
 //! imagePullSecrets), read on demand when a template is translated for ACI.
 //! Nothing is cached: values are read when needed and not kept.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use k8s_openapi::api::core::v1::{ConfigMap, PodSpec, Secret};
 use kube::{Api, Client};
@@ -61,13 +61,8 @@ pub fn template_refs(spec: &PodSpec) -> TemplateRefs {
     r
 }
 
-/// The referenced objects' data.
-#[derive(Debug, Clone, Default)]
-pub struct ResolvedRefs {
-    /// Decoded Secret data (bytes).
-    pub secrets: BTreeMap<String, BTreeMap<String, Vec<u8>>>,
-    pub config_maps: BTreeMap<String, BTreeMap<String, String>>,
-}
+/// The referenced objects' data (the seam's type).
+pub use spillway_controller::TemplateRefs as ResolvedRefs;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RefError {

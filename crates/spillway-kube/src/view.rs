@@ -1,22 +1,24 @@
-//! The `ClusterView` seam (DESIGN.md §9): everything the controller reads
-//! from and writes to the cluster. [`KubeClusterView`] is the kube-rs
-//! implementation; the simulator provides its own. Every write checks the
-//! [`LeaderGate`] first.
+//! The kube-rs implementation of the controller's `ClusterView` seam
+//! (`spillway_controller::ClusterView`, docs/architecture.md). Its inherent
+//! methods keep the Kubernetes-typed results (tests and `spillway plan` use
+//! them); the trait impl maps them onto the seam's neutral types. Every
+//! write checks the [`LeaderGate`] first.
 
 use std::sync::{Arc, Mutex};
 
 use futures::future::BoxFuture;
 use k8s_openapi::api::{apps::v1::Deployment, core::v1::PodTemplateSpec, discovery::v1::EndpointSlice};
 use kube::{Api, Client};
-use spillway_core::{config::TargetRef, snapshot::WorkloadStatus};
+use spillway_controller::{SeamError, TemplateRefs, Workload};
+use spillway_core::{config::TargetRef, plan::Plan, snapshot::WorkloadStatus};
 use tracing::{Instrument, info_span};
 
 use crate::{
     endpoints::{self, BurstEndpoint, SliceError},
-    events::{EventSink, Notice, Published, object_ref},
+    events::{EventSink, Notice, Published, object_ref, plan_notices},
     lease::LeaderGate,
     reflectors::{Readiness, Stores},
-    refs::{self, RefError, ResolvedRefs},
+    refs::{self, RefError},
     scale::{self, ScaleError, ScaleOutcome},
     snapshot::{ClusterBuild, Disabled, SnapshotBuilder, resolve_target, workload_status},
 };
@@ -72,52 +74,6 @@ pub struct EndpointsOutcome {
     pub skipped: Vec<String>,
 }
 
-/// Reads and writes of the cluster, for the controller loop.
-pub trait ClusterView: Send + Sync {
-    /// All initial lists are synced; planning before would see an empty cluster.
-    fn ready(&self) -> bool;
-    /// The nodes and bound pods, shared by every policy this tick.
-    fn snapshot(&self) -> ClusterBuild;
-    /// The target's replicas, pods by state and template, or why the policy is disabled.
-    fn workload(&self, target: &TargetRef) -> Result<WorkloadStatus, Disabled>;
-    /// The target's full pod template, to translate into a container group.
-    fn pod_template(&self, target: &TargetRef) -> Result<PodTemplateSpec, Disabled>;
-    /// The Secrets and ConfigMaps the template references, read on demand.
-    fn resolve_refs<'a>(
-        &'a self,
-        namespace: &'a str,
-        template: &'a PodTemplateSpec,
-    ) -> BoxFuture<'a, Result<ResolvedRefs, ViewError>>;
-    /// Sets the target's replicas if they differ (leader only).
-    fn scale<'a>(
-        &'a self,
-        policy: &'a str,
-        target: &'a TargetRef,
-        replicas: u32,
-    ) -> BoxFuture<'a, Result<ScaleOutcome, ViewError>>;
-    /// Publishes the policy's EndpointSlice for `service` (leader only).
-    fn publish_endpoints<'a>(
-        &'a self,
-        policy: &'a str,
-        target: &'a TargetRef,
-        service: &'a str,
-        endpoints: &'a [BurstEndpoint],
-    ) -> BoxFuture<'a, Result<EndpointsOutcome, ViewError>>;
-    /// Removes the policy's EndpointSlice (leader only); false if there was none.
-    fn remove_endpoints<'a>(
-        &'a self,
-        policy: &'a str,
-        namespace: &'a str,
-    ) -> BoxFuture<'a, Result<bool, ViewError>>;
-    /// Publishes decision Events on the target, rate-limited per (policy, reason).
-    fn record<'a>(
-        &'a self,
-        policy: &'a str,
-        target: &'a TargetRef,
-        notices: &'a [Notice],
-    ) -> BoxFuture<'a, Result<Vec<Published>, ViewError>>;
-}
-
 /// The kube-rs implementation over reflector stores.
 pub struct KubeClusterView {
     client: Client,
@@ -154,12 +110,12 @@ impl KubeClusterView {
     }
 }
 
-impl ClusterView for KubeClusterView {
-    fn ready(&self) -> bool {
+impl KubeClusterView {
+    pub fn ready(&self) -> bool {
         self.readiness.is_ready()
     }
 
-    fn snapshot(&self) -> ClusterBuild {
+    pub fn snapshot(&self) -> ClusterBuild {
         let nodes = self.stores.nodes.state();
         let pods = self.stores.pods.state();
         match self.builder.lock() {
@@ -168,30 +124,30 @@ impl ClusterView for KubeClusterView {
         }
     }
 
-    fn workload(&self, target: &TargetRef) -> Result<WorkloadStatus, Disabled> {
+    pub fn workload(&self, target: &TargetRef) -> Result<WorkloadStatus, Disabled> {
         let d = self.deployment(target)?;
         workload_status(&d, &self.stores.pods.state())
     }
 
-    fn pod_template(&self, target: &TargetRef) -> Result<PodTemplateSpec, Disabled> {
+    pub fn pod_template(&self, target: &TargetRef) -> Result<PodTemplateSpec, Disabled> {
         let d = self.deployment(target)?;
         Ok(d.spec.as_ref().map(|s| s.template.clone()).unwrap_or_default())
     }
 
-    fn resolve_refs<'a>(
+    pub fn resolve_refs<'a>(
         &'a self,
         namespace: &'a str,
         template: &'a PodTemplateSpec,
-    ) -> BoxFuture<'a, Result<ResolvedRefs, ViewError>> {
+    ) -> BoxFuture<'a, Result<TemplateRefs, ViewError>> {
         Box::pin(async move {
             let Some(spec) = template.spec.as_ref() else {
-                return Ok(ResolvedRefs::default());
+                return Ok(TemplateRefs::default());
             };
             Ok(refs::resolve(&self.client, namespace, &refs::template_refs(spec)).await?)
         })
     }
 
-    fn scale<'a>(
+    pub fn scale<'a>(
         &'a self,
         policy: &'a str,
         target: &'a TargetRef,
@@ -209,7 +165,7 @@ impl ClusterView for KubeClusterView {
         )
     }
 
-    fn publish_endpoints<'a>(
+    pub fn publish_endpoints<'a>(
         &'a self,
         policy: &'a str,
         target: &'a TargetRef,
@@ -252,7 +208,7 @@ impl ClusterView for KubeClusterView {
         )
     }
 
-    fn remove_endpoints<'a>(
+    pub fn remove_endpoints<'a>(
         &'a self,
         policy: &'a str,
         namespace: &'a str,
@@ -269,7 +225,7 @@ impl ClusterView for KubeClusterView {
         )
     }
 
-    fn record<'a>(
+    pub fn record<'a>(
         &'a self,
         policy: &'a str,
         target: &'a TargetRef,
@@ -293,5 +249,114 @@ impl ClusterView for KubeClusterView {
             }
             .instrument(info_span!("events", policy = policy)),
         )
+    }
+}
+
+fn seam(e: ViewError) -> SeamError {
+    match e {
+        ViewError::NotLeader => SeamError::not_leader(),
+        other => SeamError::new(other.label(), other),
+    }
+}
+
+impl spillway_controller::ClusterView for KubeClusterView {
+    type Template = PodTemplateSpec;
+
+    fn ready(&self) -> bool {
+        KubeClusterView::ready(self)
+    }
+
+    fn snapshot(&self) -> spillway_controller::ClusterBuild {
+        let b = KubeClusterView::snapshot(self);
+        spillway_controller::ClusterBuild {
+            snapshot: b.snapshot,
+            skipped: b
+                .skipped
+                .iter()
+                .map(|s| format!("{}: {}", s.object, s.reason))
+                .collect(),
+        }
+    }
+
+    fn workload(&self, target: &TargetRef) -> Result<Workload<PodTemplateSpec>, Disabled> {
+        // One Deployment read for both, so the template matches the hash.
+        let d = self.deployment(target)?;
+        let status = workload_status(&d, &self.stores.pods.state())?;
+        let template = d.spec.as_ref().map(|s| s.template.clone()).unwrap_or_default();
+        Ok(Workload {
+            status,
+            template: Arc::new(template),
+        })
+    }
+
+    fn resolve_refs<'a>(
+        &'a self,
+        namespace: &'a str,
+        template: &'a PodTemplateSpec,
+    ) -> BoxFuture<'a, Result<TemplateRefs, SeamError>> {
+        Box::pin(async move {
+            KubeClusterView::resolve_refs(self, namespace, template)
+                .await
+                .map_err(seam)
+        })
+    }
+
+    fn scale<'a>(
+        &'a self,
+        policy: &'a str,
+        target: &'a TargetRef,
+        replicas: u32,
+    ) -> BoxFuture<'a, Result<(), SeamError>> {
+        Box::pin(async move {
+            KubeClusterView::scale(self, policy, target, replicas)
+                .await
+                .map(|_| ())
+                .map_err(seam)
+        })
+    }
+
+    fn publish_endpoints<'a>(
+        &'a self,
+        policy: &'a str,
+        target: &'a TargetRef,
+        service: &'a str,
+        endpoints: &'a [BurstEndpoint],
+    ) -> BoxFuture<'a, Result<(), SeamError>> {
+        Box::pin(async move {
+            KubeClusterView::publish_endpoints(self, policy, target, service, endpoints)
+                .await
+                .map(|_| ())
+                .map_err(seam)
+        })
+    }
+
+    fn remove_endpoints<'a>(
+        &'a self,
+        policy: &'a str,
+        namespace: &'a str,
+    ) -> BoxFuture<'a, Result<bool, SeamError>> {
+        Box::pin(async move {
+            KubeClusterView::remove_endpoints(self, policy, namespace)
+                .await
+                .map_err(seam)
+        })
+    }
+
+    fn record<'a>(
+        &'a self,
+        policy: &'a str,
+        target: &'a TargetRef,
+        plan: &'a Plan,
+    ) -> BoxFuture<'a, Result<(), SeamError>> {
+        Box::pin(async move {
+            let notices = plan_notices(plan);
+            if notices.is_empty() {
+                return Ok(());
+            }
+            KubeClusterView::record(self, policy, target, &notices)
+                .await
+                .map(|_| ())
+                .map_err(seam)
+        })
     }
 }

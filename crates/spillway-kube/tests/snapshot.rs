@@ -17,9 +17,7 @@ use k8s_openapi::api::{
 };
 use serde_json::{Value, json};
 use spillway_core::{config::TargetRef, snapshot::VmPodState};
-use spillway_kube::{
-    ClusterView, KubeClusterView, events::EventSink, lease::LeaderGate, reflectors, snapshot::Disabled,
-};
+use spillway_kube::{KubeClusterView, events::EventSink, lease::LeaderGate, reflectors, snapshot::Disabled};
 use tokio_util::sync::CancellationToken;
 
 fn node(name: &str, allocatable: Option<Value>) -> Node {

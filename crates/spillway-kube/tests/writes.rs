@@ -16,7 +16,7 @@ use kube::{
 use serde_json::{Value, json};
 use spillway_core::config::TargetRef;
 use spillway_kube::{
-    ClusterView, KubeClusterView, ViewError,
+    KubeClusterView, ViewError,
     compact::{CompactNode, CompactPod},
     endpoints::BurstEndpoint,
     events::{EventSink, Notice, Published},

@@ -1,61 +1,17 @@
-//! The `MetricSource` seam (DESIGN.md §9): one metric of one policy, read at
-//! a given time. The controller plugs in [`Sources`] (Prometheus and
-//! metrics.k8s.io); the simulator plugs in its model.
-
-use std::sync::Arc;
+//! The real implementation of the controller's `MetricSource` seam
+//! (`spillway_controller::MetricSource`): Prometheus and metrics.k8s.io,
+//! dispatched on the metric's kind.
 
 use futures::future::BoxFuture;
-use spillway_core::config::{MetricSpec, TargetRef};
+use spillway_controller::SeamError;
+use spillway_core::config::MetricSpec;
 use spillway_core::metrics::MetricReading;
-use spillway_core::time::Timestamp;
 
 use crate::error::SourceError;
 use crate::prometheus::PrometheusClient;
 use crate::resource::ResourceSource;
 
-/// What to read: `policy.metrics[index]` for `target`, evaluated at `at`.
-#[derive(Debug, Clone, Copy)]
-pub struct MetricRequest<'a> {
-    pub policy: &'a str,
-    pub target: &'a TargetRef,
-    pub index: usize,
-    pub spec: &'a MetricSpec,
-    pub at: Timestamp,
-}
-
-/// Reads one metric. An implementation returns a reading or a typed error;
-/// it never invents a number for a failure.
-pub trait MetricSource: Send + Sync {
-    fn read<'a>(&'a self, req: MetricRequest<'a>) -> BoxFuture<'a, Result<MetricReading, SourceError>>;
-}
-
-impl<T: MetricSource + ?Sized> MetricSource for Arc<T> {
-    fn read<'a>(&'a self, req: MetricRequest<'a>) -> BoxFuture<'a, Result<MetricReading, SourceError>> {
-        (**self).read(req)
-    }
-}
-
-/// Which backend serves a metric; the label of per-source metrics.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SourceKind {
-    Prometheus,
-    MetricsK8s,
-}
-
-impl SourceKind {
-    pub fn of(spec: &MetricSpec) -> SourceKind {
-        match spec {
-            MetricSpec::Prometheus(_) => SourceKind::Prometheus,
-            MetricSpec::Resource(_) => SourceKind::MetricsK8s,
-        }
-    }
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SourceKind::Prometheus => "prometheus",
-            SourceKind::MetricsK8s => "metrics.k8s.io",
-        }
-    }
-}
+pub use spillway_controller::{MetricRequest, MetricSource, SourceKind};
 
 /// The real sources, dispatched on the metric's kind. A kind without a
 /// configured source reads as [`SourceError::NotConfigured`].
@@ -65,27 +21,51 @@ pub struct Sources {
     pub resource: Option<ResourceSource>,
 }
 
-impl MetricSource for Sources {
-    fn read<'a>(&'a self, req: MetricRequest<'a>) -> BoxFuture<'a, Result<MetricReading, SourceError>> {
-        Box::pin(async move {
-            match req.spec {
-                MetricSpec::Prometheus(p) => {
-                    let client = self
-                        .prometheus
-                        .as_ref()
-                        .ok_or(SourceError::NotConfigured("prometheus"))?;
-                    let value = client.instant(&p.query, p.series, req.at).await?;
-                    Ok(MetricReading::Value { value })
-                }
-                MetricSpec::Resource(r) => {
-                    let source = self
-                        .resource
-                        .as_ref()
-                        .ok_or(SourceError::NotConfigured("metrics.k8s.io"))?;
-                    let pods = source.read(req.target, r, req.at).await?;
-                    Ok(MetricReading::Pods { pods })
-                }
+impl Sources {
+    /// One reading with the source's typed error. A value that is not a
+    /// finite number is an error, never a reading.
+    pub async fn read_typed(&self, req: MetricRequest<'_>) -> Result<MetricReading, SourceError> {
+        self.read_raw(req).await.and_then(checked)
+    }
+
+    async fn read_raw(&self, req: MetricRequest<'_>) -> Result<MetricReading, SourceError> {
+        match req.spec {
+            MetricSpec::Prometheus(p) => {
+                let client = self
+                    .prometheus
+                    .as_ref()
+                    .ok_or(SourceError::NotConfigured("prometheus"))?;
+                let value = client.instant(&p.query, p.series, req.at).await?;
+                Ok(MetricReading::Value { value })
             }
+            MetricSpec::Resource(r) => {
+                let source = self
+                    .resource
+                    .as_ref()
+                    .ok_or(SourceError::NotConfigured("metrics.k8s.io"))?;
+                let pods = source.read(req.target, r, req.at).await?;
+                Ok(MetricReading::Pods { pods })
+            }
+        }
+    }
+}
+
+fn checked(reading: MetricReading) -> Result<MetricReading, SourceError> {
+    match &reading {
+        MetricReading::Value { value } if !value.is_finite() => Err(SourceError::NotFinite {
+            value: *value,
+            series: String::new(),
+        }),
+        _ => Ok(reading),
+    }
+}
+
+impl MetricSource for Sources {
+    fn read<'a>(&'a self, req: MetricRequest<'a>) -> BoxFuture<'a, Result<MetricReading, SeamError>> {
+        Box::pin(async move {
+            self.read_typed(req)
+                .await
+                .map_err(|e| SeamError::new(e.metric_label(), e))
         })
     }
 }

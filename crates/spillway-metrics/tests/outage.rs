@@ -4,37 +4,48 @@
 mod support;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use spillway_core::config;
+use spillway_core::config::{self, Policy};
 use spillway_core::metrics::{MetricReading, MetricSample};
 use spillway_core::plan::{PolicyState, ReasonCode};
 use spillway_core::scaling::desired_replicas;
 use spillway_metrics::prometheus::{PrometheusClient, PrometheusOptions, TlsOptions};
-use spillway_metrics::{PollHooks, Poller, PollerOptions, SourceError, SourceKind, Sources};
-use support::{Exporter, PromServer, eventually};
+use spillway_metrics::{MetricRequest, SourceKind, Sources};
+use support::{Exporter, PromServer};
 
-#[derive(Default)]
-struct Counting {
-    ok: Mutex<HashMap<&'static str, usize>>,
-    errors: Mutex<HashMap<(&'static str, &'static str), usize>>,
-}
-
-impl PollHooks for Counting {
-    fn fetch_done(&self, source: SourceKind, _: &str, _: Duration, error: Option<&SourceError>) {
-        match error {
-            None => *self.ok.lock().expect("lock").entry(source.as_str()).or_default() += 1,
-            Some(e) => {
-                *self
-                    .errors
-                    .lock()
-                    .expect("lock")
-                    .entry((source.as_str(), e.metric_label()))
-                    .or_default() += 1
+/// One read of every metric, as the controller's tick does it: a failure is
+/// a `Missing` sample with the source's name and the typed error's label
+/// counted.
+async fn poll(
+    sources: &Sources,
+    policy: &Policy,
+    errors: &mut HashMap<&'static str, usize>,
+) -> Vec<MetricSample> {
+    let mut out = Vec::new();
+    for (index, spec) in policy.metrics.iter().enumerate() {
+        let at = support::now();
+        let req = MetricRequest {
+            policy: &policy.name,
+            target: &policy.target,
+            index,
+            spec,
+            at,
+        };
+        let kind = SourceKind::of(spec).as_str();
+        out.push(match sources.read_typed(req).await {
+            Ok(reading) => MetricSample {
+                index,
+                reading,
+                observed_at: at,
+            },
+            Err(e) => {
+                *errors.entry(e.metric_label()).or_default() += 1;
+                MetricSample::missing(index, format!("{kind}: {e}"), at)
             }
-        }
+        });
     }
+    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -66,25 +77,24 @@ policies:
         PrometheusOptions::from_config(&prom_cfg, TlsOptions::default(), None).expect("options"),
     )
     .expect("client");
-    let hooks = Arc::new(Counting::default());
-    let poller = Poller::new(
-        Arc::new(Sources {
-            prometheus: Some(client),
-            resource: None,
-        }),
-        PollerOptions::default(),
-    )
-    .with_hooks(hooks.clone());
+    let sources = Sources {
+        prometheus: Some(client),
+        resource: None,
+    };
+    let mut errors = HashMap::new();
 
     let value_of = |s: &[MetricSample]| match &s[0].reading {
         MetricReading::Value { value } => Some(*value),
         _ => None,
     };
-    let samples = eventually(Duration::from_secs(20), "the first scrape", || async {
-        let s = poller.poll(&policy).await;
-        value_of(&s).map(|_| s)
-    })
-    .await;
+    let mut samples = Vec::new();
+    for _ in 0..100 {
+        samples = poll(&sources, &policy, &mut errors).await;
+        if value_of(&samples).is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     assert_eq!(value_of(&samples), Some(120.0));
 
     // Up: 120 / 10 per replica → 12 replicas (scale-up behavior allows it from 8).
@@ -97,7 +107,7 @@ policies:
     prom.stop();
     exporter.set_gauge(r#"queue_depth{queue="orders"}"#, 10.0);
     for _ in 0..3 {
-        let s = poller.poll(&policy).await;
+        let s = poll(&sources, &policy, &mut errors).await;
         let MetricReading::Missing { reason } = &s[0].reading else {
             panic!("expected Missing during the outage: {s:?}")
         };
@@ -111,25 +121,23 @@ policies:
         );
     }
     assert!(
-        hooks
-            .errors
-            .lock()
-            .expect("lock")
-            .get(&("prometheus", "unreachable"))
-            .copied()
-            >= Some(3),
-        "the hooks count errors by source and label"
+        errors.get("unreachable").copied() >= Some(3),
+        "errors are typed: {errors:?}"
     );
 
     // Recovery: same port, same data. Real values come back, and the planner
     // acts on them again (10 / 10 → 1 replica wanted; the scale-down
     // stabilization window keeps 12 for now, which says the metric was used).
     prom.restart();
-    let samples = eventually(Duration::from_secs(20), "the recovered value", || async {
-        let s = poller.poll(&policy).await;
-        (value_of(&s) == Some(10.0)).then_some(s)
-    })
-    .await;
+    let mut samples = Vec::new();
+    for _ in 0..100 {
+        samples = poll(&sources, &policy, &mut errors).await;
+        if value_of(&samples) == Some(10.0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(value_of(&samples), Some(10.0), "recovered within 20 s");
     let d = desired_replicas(&policy, &samples, 12, 12, samples[0].observed_at, &mut state);
     assert!(
         !d.reasons.iter().any(|r| r.code == ReasonCode::MetricsMissingHold),
@@ -143,5 +151,4 @@ policies:
         "{:?}",
         d.reasons
     );
-    assert!(hooks.ok.lock().expect("lock").get("prometheus").copied() >= Some(2));
 }

@@ -2,7 +2,6 @@
 
 mod support;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use spillway_core::config::{self, SeriesMode};
@@ -10,7 +9,7 @@ use spillway_core::metrics::MetricReading;
 use spillway_metrics::prometheus::{
     Auth, Freshness, InstantData, Limits, PrometheusClient, PrometheusOptions, TlsOptions,
 };
-use spillway_metrics::{Poller, PollerOptions, SourceError, Sources};
+use spillway_metrics::{SourceError, Sources};
 use support::{Exporter, PromServer, eventually, now};
 use url::Url;
 
@@ -226,7 +225,7 @@ async fn real_prometheus_outcomes() {
         Err("unreachable")
     );
 
-    // The whole path: a config document, the Sources seam, the poller.
+    // The whole path: a config document and the Sources seam, as the controller reads it.
     let yaml = format!(
         r#"
 cluster: {{ id: test }}
@@ -252,17 +251,38 @@ policies:
         prometheus: Some(PrometheusClient::new(opts).expect("client")),
         resource: None,
     };
-    let poller = Poller::new(Arc::new(sources), PollerOptions::default());
-    let samples = poller.poll(&policy).await;
+    let samples = read_all(&sources, &policy).await;
     assert_eq!(samples.len(), 4);
-    assert_eq!(samples[0].reading, MetricReading::Value { value: 50.0 });
-    assert_eq!(samples[1].reading, MetricReading::Value { value: 58.0 });
+    assert_eq!(samples[0], MetricReading::Value { value: 50.0 });
+    assert_eq!(samples[1], MetricReading::Value { value: 58.0 });
     for (i, want) in [(2, "multiple_series"), (3, "NaN")] {
-        let MetricReading::Missing { reason } = &samples[i].reading else {
+        let MetricReading::Missing { reason } = &samples[i] else {
             panic!("metrics[{i}]: {:?}", samples[i])
         };
         assert!(reason.starts_with("prometheus: "), "{reason}");
         let needle = if want == "multiple_series" { "series" } else { want };
         assert!(reason.contains(needle), "metrics[{i}]: {reason}");
     }
+}
+
+/// Every metric of `policy` read once, failures as `Missing` with the
+/// source's name first, as the controller's tick records them.
+async fn read_all(sources: &Sources, policy: &spillway_core::config::Policy) -> Vec<MetricReading> {
+    let mut out = Vec::new();
+    for (index, spec) in policy.metrics.iter().enumerate() {
+        let req = spillway_metrics::MetricRequest {
+            policy: &policy.name,
+            target: &policy.target,
+            index,
+            spec,
+            at: now(),
+        };
+        out.push(match sources.read_typed(req).await {
+            Ok(r) => r,
+            Err(e) => MetricReading::Missing {
+                reason: format!("prometheus: {e}"),
+            },
+        });
+    }
+    out
 }

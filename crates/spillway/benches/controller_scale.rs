@@ -20,29 +20,24 @@ use azure_auth::{CachedTokenProvider, ClientSecretCredential, Secret, SecretSour
 use futures::future::BoxFuture;
 use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec, ResourceRequirements};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity as K8sQuantity;
-use spillway::controller::backend::AciBackend;
-use spillway::controller::status::StatusBoard;
-use spillway::controller::{Controller, ControllerOptions, Parts, PolicyRuntime, system_clock};
-use spillway::telemetry::Metrics;
+use spillway_aci::backend::AciBackend;
 use spillway_aci::{AciClient, AciConfig};
+use spillway_controller::status::StatusBoard;
+use spillway_controller::telemetry::Metrics;
+use spillway_controller::{
+    BurstEndpoint, ClusterBuild, ClusterView, Controller, ControllerOptions, Disabled, LeaderGate,
+    MetricRequest, MetricSource, Parts, PolicyRuntime, SeamError, TemplateRefs, Workload, system_clock,
+};
 use spillway_core::burst::BurstInventory;
 use spillway_core::config::{self, Policy, TargetRef};
 use spillway_core::metrics::{MetricReading, MetricSample};
+use spillway_core::plan::Plan;
 use spillway_core::resources::Resources;
 use spillway_core::snapshot::{
     BoundPod, ClusterSnapshot, NodeInfo, PodTemplate, VmPod, VmPodState, WorkloadStatus,
 };
 use spillway_core::time::Timestamp;
 use spillway_core::{PlanInput, PolicyState};
-use spillway_kube::endpoints::BurstEndpoint;
-use spillway_kube::events::{Notice, Published};
-use spillway_kube::lease::LeaderGate;
-use spillway_kube::refs::ResolvedRefs;
-use spillway_kube::scale::ScaleOutcome;
-use spillway_kube::snapshot::{ClusterBuild, Disabled};
-use spillway_kube::view::{ClusterView, EndpointsOutcome, ViewError};
-use spillway_metrics::error::SourceError;
-use spillway_metrics::source::{MetricRequest, MetricSource};
 
 #[derive(Clone, Copy)]
 struct Scale {
@@ -89,7 +84,7 @@ fn cpu(m: i64) -> Resources {
 struct StaticCluster {
     snapshot: Arc<ClusterSnapshot>,
     workloads: Mutex<BTreeMap<String, WorkloadStatus>>,
-    template: PodTemplateSpec,
+    template: Arc<PodTemplateSpec>,
 }
 
 impl StaticCluster {
@@ -165,7 +160,7 @@ impl StaticCluster {
         StaticCluster {
             snapshot: Arc::new(ClusterSnapshot::new(nodes, pods)),
             workloads: Mutex::new(workloads),
-            template: PodTemplateSpec {
+            template: Arc::new(PodTemplateSpec {
                 metadata: None,
                 spec: Some(PodSpec {
                     containers: vec![Container {
@@ -179,22 +174,13 @@ impl StaticCluster {
                     }],
                     ..Default::default()
                 }),
-            },
+            }),
         }
     }
 }
 
-impl ClusterView for StaticCluster {
-    fn ready(&self) -> bool {
-        true
-    }
-    fn snapshot(&self) -> ClusterBuild {
-        ClusterBuild {
-            snapshot: self.snapshot.clone(),
-            skipped: Vec::new(),
-        }
-    }
-    fn workload(&self, target: &TargetRef) -> Result<WorkloadStatus, Disabled> {
+impl StaticCluster {
+    fn status(&self, target: &TargetRef) -> Result<WorkloadStatus, Disabled> {
         self.workloads
             .lock()
             .unwrap()
@@ -206,55 +192,65 @@ impl ClusterView for StaticCluster {
                 name: target.name.clone(),
             })
     }
-    fn pod_template(&self, _target: &TargetRef) -> Result<PodTemplateSpec, Disabled> {
-        Ok(self.template.clone())
+}
+
+impl ClusterView for StaticCluster {
+    type Template = PodTemplateSpec;
+
+    fn ready(&self) -> bool {
+        true
+    }
+    fn snapshot(&self) -> ClusterBuild {
+        ClusterBuild {
+            snapshot: self.snapshot.clone(),
+            skipped: Vec::new(),
+        }
+    }
+    fn workload(&self, target: &TargetRef) -> Result<Workload<PodTemplateSpec>, Disabled> {
+        Ok(Workload {
+            status: self.status(target)?,
+            template: self.template.clone(),
+        })
     }
     fn resolve_refs<'a>(
         &'a self,
         _: &'a str,
         _: &'a PodTemplateSpec,
-    ) -> BoxFuture<'a, Result<ResolvedRefs, ViewError>> {
-        Box::pin(async { Ok(ResolvedRefs::default()) })
+    ) -> BoxFuture<'a, Result<TemplateRefs, SeamError>> {
+        Box::pin(async { Ok(TemplateRefs::default()) })
     }
     fn scale<'a>(
         &'a self,
         _: &'a str,
         target: &'a TargetRef,
         replicas: u32,
-    ) -> BoxFuture<'a, Result<ScaleOutcome, ViewError>> {
+    ) -> BoxFuture<'a, Result<(), SeamError>> {
         Box::pin(async move {
             let mut w = self.workloads.lock().unwrap();
             let s = w.get_mut(&target.name).expect("known target");
-            let from = s.spec_replicas;
             s.spec_replicas = replicas;
-            Ok(ScaleOutcome::Changed { from, to: replicas })
+            Ok(())
         })
     }
     fn publish_endpoints<'a>(
         &'a self,
-        policy: &'a str,
+        _: &'a str,
         _: &'a TargetRef,
         _: &'a str,
-        eps: &'a [BurstEndpoint],
-    ) -> BoxFuture<'a, Result<EndpointsOutcome, ViewError>> {
-        Box::pin(async move {
-            Ok(EndpointsOutcome {
-                slice: policy.to_string(),
-                endpoints: eps.len(),
-                skipped: Vec::new(),
-            })
-        })
+        _: &'a [BurstEndpoint],
+    ) -> BoxFuture<'a, Result<(), SeamError>> {
+        Box::pin(async move { Ok(()) })
     }
-    fn remove_endpoints<'a>(&'a self, _: &'a str, _: &'a str) -> BoxFuture<'a, Result<bool, ViewError>> {
+    fn remove_endpoints<'a>(&'a self, _: &'a str, _: &'a str) -> BoxFuture<'a, Result<bool, SeamError>> {
         Box::pin(async { Ok(false) })
     }
     fn record<'a>(
         &'a self,
         _: &'a str,
         _: &'a TargetRef,
-        n: &'a [Notice],
-    ) -> BoxFuture<'a, Result<Vec<Published>, ViewError>> {
-        Box::pin(async move { Ok(vec![Published::Sent; n.len()]) })
+        _: &'a Plan,
+    ) -> BoxFuture<'a, Result<(), SeamError>> {
+        Box::pin(async move { Ok(()) })
     }
 }
 
@@ -272,7 +268,7 @@ fn demand_of(policy: &str, burst_every: usize) -> f64 {
 }
 
 impl MetricSource for FixedDemand {
-    fn read<'a>(&'a self, req: MetricRequest<'a>) -> BoxFuture<'a, Result<MetricReading, SourceError>> {
+    fn read<'a>(&'a self, req: MetricRequest<'a>) -> BoxFuture<'a, Result<MetricReading, SeamError>> {
         Box::pin(async move {
             Ok(MetricReading::Value {
                 value: demand_of(req.policy, self.0),
@@ -350,6 +346,7 @@ fn main() {
                 status: Arc::new(StatusBoard::new("bench")),
                 leader: LeaderGate::always(),
                 clock: system_clock(),
+                rebuild: None,
             },
             ControllerOptions::default(),
         ));
@@ -360,7 +357,7 @@ fn main() {
         let started = Instant::now();
         for p in &policies {
             let samples = vec![MetricSample::value(0, demand_of(&p.name, sc.burst_every), now)];
-            let workload = cluster.workload(&p.target).unwrap();
+            let workload = cluster.status(&p.target).unwrap();
             let inventory = BurstInventory::default();
             let input = PlanInput {
                 policy: p,

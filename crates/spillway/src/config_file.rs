@@ -11,7 +11,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
-use crate::controller::status::StatusBoard;
+use spillway_controller::status::StatusBoard;
 
 /// Receivers for the configuration in effect, the validity flag and the
 /// latest document's errors (a rejected document's too: `/status` shows them).

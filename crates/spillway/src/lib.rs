@@ -1,9 +1,10 @@
-//! The `spillway` program as a library: the controller loop and its
-//! executor, telemetry, the HTTP endpoints and the subcommands. `main.rs`
-//! is only the command line; benchmarks and tests use these modules directly.
+//! The `spillway` program as a library: the subcommands, the HTTP
+//! endpoints and the wiring of the real seams into the controller loop of
+//! `spillway-controller` (docs/architecture.md). `main.rs` is only the
+//! command line; benchmarks and tests use these modules directly.
 
+pub mod aci_telemetry;
 pub mod config_file;
-pub mod controller;
 pub mod demo;
 pub mod lease_args;
 pub mod logging;
@@ -11,5 +12,4 @@ pub mod plan_cmd;
 pub mod run;
 pub mod server;
 pub mod simulate;
-pub mod telemetry;
 pub mod validate;

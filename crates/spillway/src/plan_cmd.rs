@@ -7,14 +7,13 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use spillway_core::plan::Plan;
 use spillway_kube::events::EventSink;
-use spillway_kube::lease::LeaderGate;
 use spillway_kube::view::KubeClusterView;
 use tokio_util::sync::CancellationToken;
 
-use crate::controller::backend::AciBackend;
-use crate::controller::status::StatusBoard;
-use crate::controller::{Controller, ControllerOptions, Parts, TickError, system_clock};
-use crate::telemetry::Metrics;
+use spillway_aci::backend::AciBackend;
+use spillway_controller::status::StatusBoard;
+use spillway_controller::telemetry::Metrics;
+use spillway_controller::{Controller, ControllerOptions, LeaderGate, Parts, TickError, system_clock};
 
 #[derive(Debug, clap::Args)]
 pub struct PlanArgs {
@@ -69,11 +68,11 @@ pub async fn run(args: PlanArgs) -> Result<()> {
         gate.clone(),
         events,
     ));
-    let backend = Arc::new(AciBackend::new(crate::run::aci_client(
-        &loaded,
-        metrics.clone(),
-        None,
-    )?));
+    // The gate never opens: `plan` cannot write, not even by accident.
+    let backend = Arc::new(AciBackend::new(
+        crate::run::aci_client(&loaded, metrics.clone(), None)?
+            .with_write_gate(crate::aci_telemetry::write_gate(gate.clone())),
+    ));
     let sources = crate::run::metric_sources(&loaded, client)?;
     let controller = Controller::new(
         Parts {
@@ -84,6 +83,7 @@ pub async fn run(args: PlanArgs) -> Result<()> {
             status: Arc::new(StatusBoard::new("plan")),
             leader: gate,
             clock: system_clock(),
+            rebuild: None,
         },
         ControllerOptions {
             dry_run: true,

@@ -10,10 +10,11 @@ use azure_auth::{
     CachedTokenProvider, ClientSecretCredential, ManagedIdentityCredential, SecretSource, TokenProvider,
     UserAssignedId, WorkloadIdentityCredential,
 };
+use k8s_openapi::api::core::v1::PodTemplateSpec;
 use spillway_aci::{AciClient, AciConfig};
 use spillway_core::config::{AzureAuth, LoadedConfig};
 use spillway_kube::events::EventSink;
-use spillway_kube::lease::{self, LeaderGate};
+use spillway_kube::lease;
 use spillway_kube::view::KubeClusterView;
 use spillway_metrics::prometheus::{PrometheusClient, PrometheusOptions, TlsOptions};
 use spillway_metrics::resource::ResourceSource;
@@ -22,12 +23,14 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use crate::controller::backend::AciBackend;
-use crate::controller::status::StatusBoard;
-use crate::controller::{Controller, ControllerOptions, Parts, system_clock};
 use crate::logging::LogFormat;
 use crate::server::{self, ServerState};
-use crate::telemetry::Metrics;
+use spillway_aci::backend::AciBackend;
+use spillway_controller::status::StatusBoard;
+use spillway_controller::telemetry::Metrics;
+use spillway_controller::{
+    BurstBackend, Controller, ControllerOptions, LeaderGate, MetricSource, Parts, Rebuild, system_clock,
+};
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
@@ -124,21 +127,24 @@ pub async fn run(args: RunArgs) -> Result<()> {
         events,
     ));
 
-    let backend = Arc::new(AciBackend::new(aci_client(
-        &first,
-        metrics.clone(),
-        Some(args.lease.user_agent()),
-    )?));
-    let sources = metric_sources(&first, client.clone())?;
+    let rebuild = Arc::new(RunRebuild {
+        metrics: metrics.clone(),
+        user_agent: args.lease.user_agent(),
+        gate: gate.clone(),
+        client: client.clone(),
+    });
+    let backend = rebuild.backend(&first).map_err(|e| anyhow!(e))?;
+    let sources = rebuild.metric_source(&first).map_err(|e| anyhow!(e))?;
     let controller = Arc::new(Controller::new(
         Parts {
             cluster,
-            metrics_source: Arc::new(sources),
+            metrics_source: sources,
             backend,
             telemetry: metrics.clone(),
             status,
             leader: gate,
             clock: system_clock(),
+            rebuild: Some(rebuild),
         },
         ControllerOptions {
             dry_run: args.dry_run,
@@ -149,6 +155,29 @@ pub async fn run(args: RunArgs) -> Result<()> {
     controller.run(config, valid, cancel.clone()).await;
     let _ = server.await;
     Ok(())
+}
+
+/// Builds the ARM backend and the metric sources from a configuration
+/// document: at start, and again when `azure` or `metricSources` changes.
+struct RunRebuild {
+    metrics: Metrics,
+    user_agent: String,
+    gate: LeaderGate,
+    client: kube::Client,
+}
+
+impl Rebuild<PodTemplateSpec> for RunRebuild {
+    fn backend(&self, config: &LoadedConfig) -> Result<Arc<dyn BurstBackend<PodTemplateSpec>>, String> {
+        let aci = aci_client(config, self.metrics.clone(), Some(self.user_agent.clone()))
+            .map_err(|e| format!("{e:#}"))?
+            .with_write_gate(crate::aci_telemetry::write_gate(self.gate.clone()));
+        Ok(Arc::new(AciBackend::new(aci)))
+    }
+
+    fn metric_source(&self, config: &LoadedConfig) -> Result<Arc<dyn MetricSource>, String> {
+        let sources = metric_sources(config, self.client.clone()).map_err(|e| format!("{e:#}"))?;
+        Ok(Arc::new(sources))
+    }
 }
 
 pub fn config_errors(source: String, errors: &[spillway_core::config::ConfigError]) -> anyhow::Error {
@@ -185,7 +214,7 @@ pub fn aci_client(config: &LoadedConfig, metrics: Metrics, user_agent: Option<St
         cfg.user_agent = ua;
     }
     let tokens = token_provider(&az.auth)?;
-    AciClient::with_observer(cfg, tokens, Arc::new(crate::telemetry::AciObserver(metrics)))
+    AciClient::with_observer(cfg, tokens, crate::aci_telemetry::observer(&metrics))
         .map_err(|e| anyhow!("azure: {e}"))
 }
 

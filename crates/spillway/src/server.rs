@@ -12,8 +12,8 @@ use axum::routing::get;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::controller::status::StatusBoard;
-use crate::telemetry::Metrics;
+use spillway_controller::status::StatusBoard;
+use spillway_controller::telemetry::Metrics;
 
 #[derive(Clone)]
 pub struct ServerState {

@@ -37,42 +37,7 @@ pub struct ClusterBuild {
     pub skipped: Vec<Skipped>,
 }
 
-/// Why a policy cannot act this tick. The policy is disabled; others are not.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Disabled {
-    #[error("target {kind} {namespace}/{name} does not exist")]
-    TargetMissing {
-        kind: String,
-        namespace: String,
-        name: String,
-    },
-    #[error("target kind {0:?} is not supported (only Deployment)")]
-    UnsupportedKind(String),
-    #[error("HorizontalPodAutoscaler {namespace}/{hpa} also scales the target; remove it or the policy")]
-    ScaledByHpa { namespace: String, hpa: String },
-    #[error("target {namespace}/{name} has no selector")]
-    NoSelector { namespace: String, name: String },
-    #[error("pod template of {namespace}/{name}: {source}")]
-    Template {
-        namespace: String,
-        name: String,
-        #[source]
-        source: ConvertError,
-    },
-}
-
-impl Disabled {
-    /// A short, stable label for metrics.
-    pub fn label(&self) -> &'static str {
-        match self {
-            Disabled::TargetMissing { .. } => "target_missing",
-            Disabled::UnsupportedKind(_) => "unsupported_kind",
-            Disabled::ScaledByHpa { .. } => "scaled_by_hpa",
-            Disabled::NoSelector { .. } => "no_selector",
-            Disabled::Template { .. } => "template",
-        }
-    }
-}
+pub use spillway_controller::Disabled;
 
 /// The target Deployment, unless the policy must be disabled: missing,
 /// not a Deployment, or also scaled by an HPA.
@@ -125,9 +90,9 @@ pub fn workload_status(
     })?;
     let template =
         convert::pod_template(&namespace, &spec.template).map_err(|source| Disabled::Template {
+            reason: source.to_string(),
             namespace: namespace.clone(),
             name: name.clone(),
-            source,
         })?;
     let empty_selector = spec.selector.match_labels.as_ref().is_none_or(|m| m.is_empty())
         && spec

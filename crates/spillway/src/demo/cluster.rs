@@ -10,14 +10,13 @@ use futures::future::BoxFuture;
 use k8s_openapi::api::core::v1::{Container, ContainerPort, PodSpec, PodTemplateSpec, ResourceRequirements};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity as K8sQuantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use spillway_controller::{
+    BurstEndpoint, ClusterBuild, ClusterView, Disabled, SeamError, TemplateRefs, Workload,
+};
 use spillway_core::config::TargetRef;
-use spillway_core::snapshot::{PodTemplate, WorkloadStatus};
-use spillway_kube::endpoints::BurstEndpoint;
-use spillway_kube::events::{Notice, Published};
-use spillway_kube::refs::ResolvedRefs;
-use spillway_kube::scale::ScaleOutcome;
-use spillway_kube::snapshot::{ClusterBuild, Disabled};
-use spillway_kube::view::{ClusterView, EndpointsOutcome, ViewError};
+use spillway_core::plan::Plan;
+use spillway_core::snapshot::PodTemplate;
+use spillway_kube::events::plan_notices;
 use spillway_sim::world::World;
 use tracing::info;
 
@@ -61,7 +60,7 @@ pub struct SimCluster {
     pub world: Arc<SimWorld>,
     target: TargetRef,
     /// What the ACI groups' template is: the workload's requests, one container.
-    k8s_template: PodTemplateSpec,
+    k8s_template: Arc<PodTemplateSpec>,
     pub endpoints: Mutex<BTreeMap<String, Vec<BurstEndpoint>>>,
 }
 
@@ -97,7 +96,7 @@ impl SimCluster {
         SimCluster {
             world,
             target,
-            k8s_template,
+            k8s_template: Arc::new(k8s_template),
             endpoints: Mutex::new(BTreeMap::new()),
         }
     }
@@ -116,6 +115,8 @@ impl SimCluster {
 }
 
 impl ClusterView for SimCluster {
+    type Template = PodTemplateSpec;
+
     fn ready(&self) -> bool {
         true
     }
@@ -129,22 +130,20 @@ impl ClusterView for SimCluster {
         }
     }
 
-    fn workload(&self, target: &TargetRef) -> Result<WorkloadStatus, Disabled> {
+    fn workload(&self, target: &TargetRef) -> Result<Workload<PodTemplateSpec>, Disabled> {
         self.check(target)?;
-        Ok(self.world.now().pods.status().clone())
-    }
-
-    fn pod_template(&self, target: &TargetRef) -> Result<PodTemplateSpec, Disabled> {
-        self.check(target)?;
-        Ok(self.k8s_template.clone())
+        Ok(Workload {
+            status: self.world.now().pods.status().clone(),
+            template: self.k8s_template.clone(),
+        })
     }
 
     fn resolve_refs<'a>(
         &'a self,
         _namespace: &'a str,
         _template: &'a PodTemplateSpec,
-    ) -> BoxFuture<'a, Result<ResolvedRefs, ViewError>> {
-        Box::pin(async { Ok(ResolvedRefs::default()) })
+    ) -> BoxFuture<'a, Result<TemplateRefs, SeamError>> {
+        Box::pin(async { Ok(TemplateRefs::default()) })
     }
 
     fn scale<'a>(
@@ -152,17 +151,15 @@ impl ClusterView for SimCluster {
         _policy: &'a str,
         target: &'a TargetRef,
         replicas: u32,
-    ) -> BoxFuture<'a, Result<ScaleOutcome, ViewError>> {
+    ) -> BoxFuture<'a, Result<(), SeamError>> {
         Box::pin(async move {
-            self.check(target)?;
+            self.check(target).map_err(|e| SeamError::new(e.label(), e))?;
             let mut w = self.world.now();
-            let from = w.pods.spec_replicas();
-            if from == replicas {
-                return Ok(ScaleOutcome::Unchanged { replicas });
+            if w.pods.spec_replicas() != replicas {
+                w.set_replicas(replicas);
+                w.schedule();
             }
-            w.set_replicas(replicas);
-            w.schedule();
-            Ok(ScaleOutcome::Changed { from, to: replicas })
+            Ok(())
         })
     }
 
@@ -172,16 +169,12 @@ impl ClusterView for SimCluster {
         _target: &'a TargetRef,
         _service: &'a str,
         endpoints: &'a [BurstEndpoint],
-    ) -> BoxFuture<'a, Result<EndpointsOutcome, ViewError>> {
+    ) -> BoxFuture<'a, Result<(), SeamError>> {
         Box::pin(async move {
             if let Ok(mut m) = self.endpoints.lock() {
                 m.insert(policy.to_string(), endpoints.to_vec());
             }
-            Ok(EndpointsOutcome {
-                slice: format!("spillway-{policy}"),
-                endpoints: endpoints.len(),
-                skipped: Vec::new(),
-            })
+            Ok(())
         })
     }
 
@@ -189,7 +182,7 @@ impl ClusterView for SimCluster {
         &'a self,
         policy: &'a str,
         _namespace: &'a str,
-    ) -> BoxFuture<'a, Result<bool, ViewError>> {
+    ) -> BoxFuture<'a, Result<bool, SeamError>> {
         Box::pin(async move {
             Ok(self
                 .endpoints
@@ -203,13 +196,13 @@ impl ClusterView for SimCluster {
         &'a self,
         policy: &'a str,
         _target: &'a TargetRef,
-        notices: &'a [Notice],
-    ) -> BoxFuture<'a, Result<Vec<Published>, ViewError>> {
+        plan: &'a Plan,
+    ) -> BoxFuture<'a, Result<(), SeamError>> {
         Box::pin(async move {
-            for n in notices {
+            for n in plan_notices(plan) {
                 info!(policy, reason = %n.reason, note = %n.note, "event");
             }
-            Ok(vec![Published::Sent; notices.len()])
+            Ok(())
         })
     }
 }

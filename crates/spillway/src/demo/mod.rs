@@ -19,21 +19,20 @@ use azure_auth::{CachedTokenProvider, ClientSecretCredential, Secret, SecretSour
 use spillway_aci::{AciClient, AciConfig};
 use spillway_core::config::{self, LoadedConfig};
 use spillway_core::snapshot::PodTemplate;
-use spillway_kube::lease::LeaderGate;
-use spillway_metrics::source::{MetricSource, Sources};
+use spillway_metrics::source::Sources;
 use spillway_sim::scenario::Scenario;
 use spillway_sim::world::{World, WorldConfig};
 use spillway_sim::{DemandOverrides, demand};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use crate::controller::backend::AciBackend;
-use crate::controller::status::StatusBoard;
-use crate::controller::{Clock, Controller, ControllerOptions, Parts};
 use crate::server::{self, ServerState};
-use crate::telemetry::Metrics;
 use cluster::{SimCluster, SimWorld};
 use source::DemandSource;
+use spillway_aci::backend::AciBackend;
+use spillway_controller::status::StatusBoard;
+use spillway_controller::telemetry::Metrics;
+use spillway_controller::{Clock, Controller, ControllerOptions, LeaderGate, MetricSource, Parts};
 
 const DEMO_SCENARIO: &str = include_str!("../../../../config/scenarios/demo.yaml");
 
@@ -152,12 +151,8 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     })
     .map_err(|e| anyhow!("{e}"))?;
     aci_config.user_agent = args.lease.user_agent();
-    let aci = AciClient::with_observer(
-        aci_config,
-        tokens,
-        Arc::new(crate::telemetry::AciObserver(metrics.clone())),
-    )
-    .map_err(|e| anyhow!("{e}"))?;
+    let aci = AciClient::with_observer(aci_config, tokens, crate::aci_telemetry::observer(&metrics))
+        .map_err(|e| anyhow!("{e}"))?;
 
     // The simulated cluster, on the wall clock.
     let started = Instant::now();
@@ -257,11 +252,14 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         Parts {
             cluster: cluster.clone(),
             metrics_source,
-            backend: Arc::new(AciBackend::new(aci)),
+            backend: Arc::new(AciBackend::new(
+                aci.with_write_gate(crate::aci_telemetry::write_gate(leader.clone())),
+            )),
             telemetry: metrics.clone(),
             status: status.clone(),
             leader,
             clock,
+            rebuild: None,
         },
         ControllerOptions {
             dry_run: args.dry_run,

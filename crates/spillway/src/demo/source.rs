@@ -6,9 +6,9 @@
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
+use spillway_controller::SeamError;
+use spillway_controller::{MetricRequest, MetricSource};
 use spillway_core::metrics::MetricReading;
-use spillway_metrics::error::SourceError;
-use spillway_metrics::source::{MetricRequest, MetricSource};
 use spillway_sim::Demand;
 use spillway_sim::metrics_pipeline::MetricsPipeline;
 use spillway_sim::scenario::MetricsPipelineSpec;
@@ -49,7 +49,7 @@ impl DemandSource {
 }
 
 impl MetricSource for DemandSource {
-    fn read<'a>(&'a self, req: MetricRequest<'a>) -> BoxFuture<'a, Result<MetricReading, SourceError>> {
+    fn read<'a>(&'a self, req: MetricRequest<'a>) -> BoxFuture<'a, Result<MetricReading, SeamError>> {
         Box::pin(async move {
             let w = self.world.now();
             let t = self.demand_secs(&w);
@@ -88,7 +88,7 @@ pub struct EpochShifted<S> {
 }
 
 impl<S: MetricSource> MetricSource for EpochShifted<S> {
-    fn read<'a>(&'a self, req: MetricRequest<'a>) -> BoxFuture<'a, Result<MetricReading, SourceError>> {
+    fn read<'a>(&'a self, req: MetricRequest<'a>) -> BoxFuture<'a, Result<MetricReading, SeamError>> {
         let at = spillway_core::time::Timestamp::from_millis(self.started_at_ms + req.at.millis());
         self.inner.read(MetricRequest { at, ..req })
     }

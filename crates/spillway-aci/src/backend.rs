@@ -1,77 +1,32 @@
-//! The `BurstBackend` seam (DESIGN.md §9): list, create and delete this
-//! cluster's container groups. [`AciBackend`] is the ARM implementation.
+//! The ARM implementation of the controller's `BurstBackend` seam
+//! (`spillway_controller::BurstBackend`, docs/architecture.md): list, create
+//! and delete this cluster's container groups. The pod template arrives as
+//! the Kubernetes `PodTemplateSpec` the kube adapter read, with the Secrets
+//! and ConfigMaps it references, and is translated here.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
-use k8s_openapi::api::core::v1::PodTemplateSpec;
-use spillway_aci::inventory::{self, HealthRules, Owned};
-use spillway_aci::translate::{self, GroupSpec, MapResolver, Network};
-use spillway_aci::{AciClient, AciError, DeleteOutcome};
+use k8s_openapi::ByteString;
+use k8s_openapi::api::core::v1::{ConfigMap, PodTemplateSpec, Secret};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use spillway_controller::{BurstBackend, CreateRequest, ListedGroup, SeamError, TemplateRefs};
 use spillway_core::burst::{BurstHeadroom, BurstReplica};
 use spillway_core::config::AciPriority;
-use spillway_core::plan::CreateGroup;
 use spillway_core::time::Timestamp;
 
-/// One of this cluster's groups as listed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListedGroup {
-    /// The `spillway.io/policy` tag; `None` for a group too damaged to map
-    /// (still ours: it is garbage-collected by name).
-    pub policy: Option<String>,
-    pub replica: BurstReplica,
-    pub ip: Option<String>,
-}
+use crate::inventory::{self, HealthRules, Owned};
+use crate::translate::{self, GroupSpec, MapResolver, Network};
+use crate::{AciClient, AciError, DeleteOutcome};
 
-/// Everything a create needs besides the plan's [`CreateGroup`].
-pub struct CreateRequest<'a> {
-    pub cluster_id: &'a str,
-    pub policy: &'a str,
-    pub namespace: &'a str,
-    pub group: &'a CreateGroup,
-    pub template: &'a PodTemplateSpec,
-    pub resolver: &'a MapResolver,
-    pub network: Network,
-    pub priority: AciPriority,
-}
-
-/// Why a backend call failed, in the terms the controller acts on.
-#[derive(Debug, thiserror::Error)]
-pub enum BackendError {
-    #[error(transparent)]
-    Aci(#[from] AciError),
-    #[error("the pod template cannot run on ACI: {0}")]
-    Translate(#[from] translate::TranslateError),
-}
-
-impl BackendError {
-    pub fn label(&self) -> &'static str {
-        match self {
-            BackendError::Aci(e) => e.metric_label(),
-            BackendError::Translate(e) => e.metric_label(),
-        }
+fn seam(e: AciError) -> SeamError {
+    match e {
+        AciError::NotLeader => SeamError::not_leader(),
+        e if e.makes_location_unavailable() => SeamError::location_unavailable(e.metric_label(), e),
+        e => SeamError::new(e.metric_label(), e),
     }
-    /// Quota or capacity: stop creating in this location for a while.
-    pub fn location_unavailable(&self) -> bool {
-        matches!(self, BackendError::Aci(e) if e.makes_location_unavailable())
-    }
-}
-
-pub trait BurstBackend: Send + Sync {
-    /// Every group of `cluster_id` in the resource group: one list call.
-    fn list<'a>(
-        &'a self,
-        cluster_id: &'a str,
-        now: Timestamp,
-    ) -> BoxFuture<'a, Result<Vec<ListedGroup>, BackendError>>;
-    /// Starts a create-or-update; the next lists show how it goes.
-    fn create<'a>(&'a self, req: CreateRequest<'a>) -> BoxFuture<'a, Result<(), BackendError>>;
-    /// Starts a delete; a group already gone is success.
-    fn delete<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), BackendError>>;
-    /// Rate-window and quota headroom for new groups in `location`.
-    fn headroom<'a>(&'a self, location: &'a str, priority: AciPriority) -> BoxFuture<'a, BurstHeadroom>;
 }
 
 /// The ARM implementation over [`AciClient`].
@@ -94,14 +49,14 @@ impl AciBackend {
     }
 }
 
-impl BurstBackend for AciBackend {
+impl BurstBackend<PodTemplateSpec> for AciBackend {
     fn list<'a>(
         &'a self,
         cluster_id: &'a str,
         now: Timestamp,
-    ) -> BoxFuture<'a, Result<Vec<ListedGroup>, BackendError>> {
+    ) -> BoxFuture<'a, Result<Vec<ListedGroup>, SeamError>> {
         Box::pin(async move {
-            let groups = self.client.list().await?;
+            let groups = self.client.list().await.map_err(seam)?;
             let ips: BTreeMap<String, String> = groups
                 .iter()
                 .filter_map(|g| Some((g.name.clone()?.to_ascii_lowercase(), g.ip()?.to_string())))
@@ -131,8 +86,14 @@ impl BurstBackend for AciBackend {
         })
     }
 
-    fn create<'a>(&'a self, req: CreateRequest<'a>) -> BoxFuture<'a, Result<(), BackendError>> {
+    fn create<'a>(&'a self, req: CreateRequest<'a, PodTemplateSpec>) -> BoxFuture<'a, Result<(), SeamError>> {
         Box::pin(async move {
+            let network = match req.subnet_id {
+                Some(subnet_id) => Network::Private {
+                    subnet_id: subnet_id.to_string(),
+                },
+                None => Network::Public { dns_name_label: None },
+            };
             let spec = GroupSpec {
                 cluster_id: req.cluster_id.to_string(),
                 policy: req.policy.to_string(),
@@ -140,21 +101,24 @@ impl BurstBackend for AciBackend {
                 template_hash: req.group.template_hash.clone(),
                 namespace: req.namespace.to_string(),
                 location: req.group.location.clone(),
-                network: req.network.clone(),
+                network,
                 priority: req.priority,
                 limits: None,
             };
-            let translated = translate::translate(req.template, &spec, req.resolver)?;
+            let resolver = resolver_from(req.refs);
+            let translated = translate::translate(req.template, &spec, &resolver)
+                .map_err(|e| SeamError::new(e.metric_label(), e))?;
             self.client
                 .begin_create_or_update(&translated.name, &translated.body)
-                .await?;
+                .await
+                .map_err(seam)?;
             Ok(())
         })
     }
 
-    fn delete<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), BackendError>> {
+    fn delete<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), SeamError>> {
         Box::pin(async move {
-            match self.client.begin_delete(name).await? {
+            match self.client.begin_delete(name).await.map_err(seam)? {
                 DeleteOutcome::Deleted | DeleteOutcome::AlreadyGone | DeleteOutcome::InProgress => Ok(()),
             }
         })
@@ -168,7 +132,7 @@ impl BurstBackend for AciBackend {
             if let Some((at, h)) = cached
                 && at.elapsed() < self.usage_ttl
             {
-                return spillway_aci::burst_headroom(pacing, None, priority).merge_quota(h);
+                return crate::burst_headroom(pacing, None, priority).merge_quota(h);
             }
             match self.client.headroom(location, priority).await {
                 Ok(h) => {
@@ -179,7 +143,7 @@ impl BurstBackend for AciBackend {
                 }
                 // Unknown quota is no reason to stop: pacing still applies, and
                 // a create that hits the quota marks the location unavailable.
-                Err(_) => spillway_aci::burst_headroom(pacing, None, priority),
+                Err(_) => crate::burst_headroom(pacing, None, priority),
             }
         })
     }
@@ -198,4 +162,40 @@ impl MergeQuota for BurstHeadroom {
             ..self
         }
     }
+}
+
+/// The translation's view of the referenced Secrets and ConfigMaps.
+fn resolver_from(refs: &TemplateRefs) -> MapResolver {
+    let mut r = MapResolver::default();
+    for (name, data) in &refs.secrets {
+        r.secrets.insert(
+            name.clone(),
+            Secret {
+                metadata: ObjectMeta {
+                    name: Some(name.clone()),
+                    ..ObjectMeta::default()
+                },
+                data: Some(
+                    data.iter()
+                        .map(|(k, v)| (k.clone(), ByteString(v.clone())))
+                        .collect(),
+                ),
+                ..Secret::default()
+            },
+        );
+    }
+    for (name, data) in &refs.config_maps {
+        r.config_maps.insert(
+            name.clone(),
+            ConfigMap {
+                metadata: ObjectMeta {
+                    name: Some(name.clone()),
+                    ..ObjectMeta::default()
+                },
+                data: Some(data.clone()),
+                ..ConfigMap::default()
+            },
+        );
+    }
+    r
 }

@@ -1,13 +1,6 @@
-//! The controller loop, written once against the three seams (DESIGN.md §9):
-//! [`ClusterView`], [`MetricSource`] and [`BurstBackend`]. `spillway run`
-//! plugs in kube-rs, Prometheus and ARM; `spillway demo` a simulated cluster,
-//! a replayed demand and the ACI emulator.
-
-pub mod backend;
-mod execute;
-pub mod inventory;
-pub mod status;
-mod tick;
+//! The controller: one task per enabled policy ticking on its interval,
+//! restarted when its policy changes, stopped when it goes; orphans
+//! collected periodically.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -16,21 +9,21 @@ use std::time::Duration;
 use spillway_core::config::{LoadedConfig, Policy};
 use spillway_core::plan::{DeleteGroup, Plan, PolicyState};
 use spillway_core::time::Timestamp;
-use spillway_kube::lease::LeaderGate;
-use spillway_kube::view::ClusterView;
-use spillway_metrics::source::MetricSource;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, info, info_span, warn};
 
+use crate::clock::Clock;
+use crate::inventory::Inventory;
+use crate::leader::LeaderGate;
+use crate::seams::Swappable;
+use crate::seams::burst::BurstBackend;
+use crate::seams::cluster::ClusterView;
+use crate::seams::metrics::MetricSource;
+use crate::status::StatusBoard;
 use crate::telemetry::Metrics;
-
-pub use tick::TickError;
-
-use backend::BurstBackend;
-use inventory::Inventory;
-use status::StatusBoard;
+use crate::tick::TickError;
 
 /// Knobs of the loop itself.
 #[derive(Debug, Clone)]
@@ -41,8 +34,16 @@ pub struct ControllerOptions {
     pub metric_timeout: Duration,
     /// Concurrent container-group writes per tick.
     pub write_concurrency: usize,
+    /// Metric reads in flight at once, over all policies.
+    pub metric_concurrency: usize,
     /// How often orphaned groups (of removed policies) are looked for.
     pub gc_interval: Duration,
+    /// Ticks within this of a container-group list share it.
+    pub list_ttl: Duration,
+    /// How long a quota/capacity error keeps a location out.
+    pub location_unavailable_for: Duration,
+    /// Longest wait between creates after repeated create failures.
+    pub max_create_backoff: Duration,
 }
 
 impl Default for ControllerOptions {
@@ -51,34 +52,32 @@ impl Default for ControllerOptions {
             dry_run: false,
             metric_timeout: Duration::from_secs(10),
             write_concurrency: 8,
+            metric_concurrency: 16,
             gc_interval: Duration::from_secs(30),
+            list_ttl: Duration::from_secs(2),
+            location_unavailable_for: Duration::from_secs(300),
+            max_create_backoff: Duration::from_secs(300),
         }
     }
 }
 
-/// The wall clock, or a test's.
-pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
-
-pub fn system_clock() -> Clock {
-    Arc::new(|| {
-        let ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-            .unwrap_or(0);
-        Timestamp::from_millis(ms)
-    })
-}
-
-pub struct Controller {
-    pub cluster: Arc<dyn ClusterView>,
-    pub metrics_source: Arc<dyn MetricSource>,
+/// The loop over the three seams. `T` is the cluster view's template type,
+/// which the burst backend translates.
+pub struct Controller<T> {
+    pub cluster: Arc<dyn ClusterView<Template = T>>,
+    /// Replaced when `metricSources` changes (live reload).
+    pub metrics_source: Swappable<dyn MetricSource>,
+    /// Replaced when `azure` changes (live reload).
+    pub backend: Swappable<dyn BurstBackend<T>>,
     pub inventory: Inventory,
     pub telemetry: Metrics,
     pub status: Arc<StatusBoard>,
     pub leader: LeaderGate,
     pub options: ControllerOptions,
     pub clock: Clock,
-    writes: Semaphore,
+    rebuild: Option<Arc<dyn Rebuild<T>>>,
+    pub(crate) writes: Semaphore,
+    pub(crate) metric_reads: Semaphore,
 }
 
 /// What one policy carries between ticks.
@@ -86,10 +85,10 @@ pub struct PolicyRuntime {
     pub policy: Arc<Policy>,
     pub state: PolicyState,
     pub last_tick: Option<Timestamp>,
-    create_failures: u32,
-    creates_blocked_until: Option<Timestamp>,
+    pub(crate) create_failures: u32,
+    pub(crate) creates_blocked_until: Option<Timestamp>,
     /// Groups seen provisioning, for the provisioning-latency histogram.
-    provisioning: BTreeMap<String, Timestamp>,
+    pub(crate) provisioning: BTreeMap<String, Timestamp>,
 }
 
 impl PolicyRuntime {
@@ -105,32 +104,66 @@ impl PolicyRuntime {
     }
 }
 
+/// Builds the seams that depend on the configuration document, so that a
+/// changed `azure` (endpoint, auth, rate limits, ...) or `metricSources`
+/// section takes effect without a restart.
+pub trait Rebuild<T>: Send + Sync {
+    fn backend(&self, config: &LoadedConfig) -> Result<Arc<dyn BurstBackend<T>>, String>;
+    fn metric_source(&self, config: &LoadedConfig) -> Result<Arc<dyn MetricSource>, String>;
+}
+
 /// What a controller is built from: the three seams and the process's
 /// telemetry, leadership and clock.
-pub struct Parts {
-    pub cluster: Arc<dyn ClusterView>,
+pub struct Parts<T> {
+    pub cluster: Arc<dyn ClusterView<Template = T>>,
     pub metrics_source: Arc<dyn MetricSource>,
-    pub backend: Arc<dyn BurstBackend>,
+    pub backend: Arc<dyn BurstBackend<T>>,
     pub telemetry: Metrics,
     pub status: Arc<StatusBoard>,
     pub leader: LeaderGate,
     pub clock: Clock,
+    /// `None`: the seams never change (the simulator, `spillway plan`).
+    pub rebuild: Option<Arc<dyn Rebuild<T>>>,
 }
 
-impl Controller {
-    pub fn new(parts: Parts, options: ControllerOptions) -> Self {
+impl<T: Send + Sync + 'static> Controller<T> {
+    pub fn new(parts: Parts<T>, options: ControllerOptions) -> Self {
         let writes = Semaphore::new(options.write_concurrency.max(1));
+        let metric_reads = Semaphore::new(options.metric_concurrency.max(1));
+        parts.status.set_generation("burstBackend", 1);
+        parts.status.set_generation("metricSources", 1);
         Controller {
             cluster: parts.cluster,
-            metrics_source: parts.metrics_source,
-            inventory: Inventory::new(parts.backend, Duration::from_secs(2), Duration::from_secs(300)),
+            metrics_source: Swappable::new(parts.metrics_source),
+            backend: Swappable::new(parts.backend),
+            inventory: Inventory::new(options.list_ttl, options.location_unavailable_for),
             telemetry: parts.telemetry,
             status: parts.status,
             leader: parts.leader,
             options,
             clock: parts.clock,
+            rebuild: parts.rebuild,
             writes,
+            metric_reads,
         }
+    }
+
+    /// Installs a burst backend built from a changed configuration. Ticks in
+    /// flight finish on the old one; the next list comes from the new one.
+    pub fn replace_backend(&self, next: Arc<dyn BurstBackend<T>>) -> u64 {
+        let generation = self.backend.replace(next);
+        self.inventory.invalidate_soon();
+        self.status.set_generation("burstBackend", generation);
+        info!(generation, "burst backend replaced (configuration changed)");
+        generation
+    }
+
+    /// Installs metric sources built from a changed configuration.
+    pub fn replace_metric_source(&self, next: Arc<dyn MetricSource>) -> u64 {
+        let generation = self.metrics_source.replace(next);
+        self.status.set_generation("metricSources", generation);
+        info!(generation, "metric sources replaced (configuration changed)");
+        generation
     }
 
     /// Writes are allowed: not a dry run, and this process leads.
@@ -160,6 +193,9 @@ impl Controller {
             if let Some(loaded) = changed
                 && current.as_ref().is_none_or(|c| !Arc::ptr_eq(c, &loaded))
             {
+                if let Some(previous) = &current {
+                    self.rebuild_seams(previous, &loaded);
+                }
                 self.apply_config(&loaded, &mut tasks, &cancel);
                 current = Some(loaded);
             }
@@ -178,6 +214,39 @@ impl Controller {
             token.cancel();
             let _ = handle.await;
         }
+    }
+
+    /// Rebuilds the clients whose configuration section changed. A section
+    /// that cannot be built (say, an unreadable secret file) keeps the old
+    /// client and is reported; the document itself was already validated.
+    fn rebuild_seams(&self, previous: &LoadedConfig, next: &LoadedConfig) {
+        let Some(rebuild) = &self.rebuild else { return };
+        if previous.global.azure != next.global.azure {
+            match rebuild.backend(next) {
+                Ok(b) => {
+                    self.replace_backend(b);
+                }
+                Err(e) => self.rebuild_failed("azure", &e),
+            }
+        }
+        let auth = |c: &LoadedConfig| c.global.azure.as_ref().map(|a| a.auth.clone());
+        if previous.global.metric_sources != next.global.metric_sources || auth(previous) != auth(next) {
+            match rebuild.metric_source(next) {
+                Ok(m) => {
+                    self.replace_metric_source(m);
+                }
+                Err(e) => self.rebuild_failed("metricSources", &e),
+            }
+        }
+    }
+
+    fn rebuild_failed(&self, section: &str, error: &str) {
+        warn!(
+            section,
+            error, "cannot rebuild the client of a changed section; the previous one keeps running"
+        );
+        self.status
+            .record_config_note(format!("{section}: {error}; the previous client keeps running"));
     }
 
     fn apply_config(
@@ -308,7 +377,8 @@ impl Controller {
         }
         let now = (self.clock)();
         let cluster_id = &loaded.global.cluster.id;
-        let listing = match self.inventory.listing(cluster_id, now).await {
+        let backend = self.backend.get();
+        let listing = match self.inventory.listing(&*backend, cluster_id, now).await {
             Ok(l) => l,
             Err(e) => {
                 warn!(error = %e, "listing container groups for garbage collection failed");
@@ -320,7 +390,7 @@ impl Controller {
             spillway_core::plan::orphans(listing.iter().map(|g| (g.policy.as_deref(), &g.replica)), &names);
         for d in &doomed {
             info!(group = %d.name, "deleting orphaned container group (its policy is gone)");
-            if let Err(e) = self.inventory.backend().delete(&d.name).await {
+            if let Err(e) = backend.delete(&d.name).await {
                 warn!(group = %d.name, error = %e, "orphan delete failed; retrying next pass");
             }
         }

@@ -2,33 +2,25 @@
 //! crash without harm (scale to a value, PUT under a deterministic name,
 //! DELETE of a name, server-side apply of the EndpointSlice).
 
-use std::time::Duration;
-
 use futures::future::join_all;
-use k8s_openapi::ByteString;
-use k8s_openapi::api::core::v1::{ConfigMap, Secret};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use spillway_aci::translate::{MapResolver, Network};
 use spillway_core::burst::BurstState;
 use spillway_core::config::Policy;
 use spillway_core::plan::{CreateGroup, Plan};
 use spillway_core::time::Timestamp;
-use spillway_kube::endpoints::BurstEndpoint;
-use spillway_kube::events::plan_notices;
-use spillway_kube::refs::ResolvedRefs;
 use tracing::{info, warn};
 
-use super::backend::{CreateRequest, ListedGroup};
-use super::{Controller, PolicyRuntime};
+use crate::controller::{Controller, PolicyRuntime};
+use crate::seams::burst::{BurstBackend, CreateRequest, ListedGroup};
+use crate::seams::cluster::BurstEndpoint;
 
-const MAX_CREATE_BACKOFF: Duration = Duration::from_secs(300);
-
-impl Controller {
+impl<T: Send + Sync + 'static> Controller<T> {
     pub(super) async fn execute(
         &self,
         rt: &mut PolicyRuntime,
         plan: &Plan,
         mine: &[ListedGroup],
+        template: &T,
+        backend: &dyn BurstBackend<T>,
         now: Timestamp,
     ) {
         let policy = rt.policy.clone();
@@ -42,7 +34,7 @@ impl Controller {
         let mut wrote = false;
         let deletes = plan.deletes.iter().map(|d| async move {
             let _permit = self.writes.acquire().await;
-            (d, self.inventory.backend().delete(&d.name).await)
+            (d, backend.delete(&d.name).await)
         });
         for (d, result) in join_all(deletes).await {
             wrote = true;
@@ -54,7 +46,7 @@ impl Controller {
 
         if !plan.creates.is_empty() {
             wrote = true;
-            self.create_all(rt, &plan.creates, now).await;
+            self.create_all(rt, &plan.creates, template, backend, now).await;
         }
 
         if let Some(service) = policy.burst.as_ref().and_then(|b| b.service.as_deref()) {
@@ -80,10 +72,7 @@ impl Controller {
             }
         }
 
-        let notices = plan_notices(plan);
-        if !notices.is_empty()
-            && let Err(e) = self.cluster.record(&policy.name, &policy.target, &notices).await
-        {
+        if let Err(e) = self.cluster.record(&policy.name, &policy.target, plan).await {
             warn!(error = %e, "publishing Events failed");
         }
         if wrote {
@@ -91,28 +80,25 @@ impl Controller {
         }
     }
 
-    async fn create_all(&self, rt: &mut PolicyRuntime, creates: &[CreateGroup], now: Timestamp) {
+    async fn create_all(
+        &self,
+        rt: &mut PolicyRuntime,
+        creates: &[CreateGroup],
+        template: &T,
+        backend: &dyn BurstBackend<T>,
+        now: Timestamp,
+    ) {
         let policy = rt.policy.clone();
         let Some(burst) = policy.burst.as_ref() else {
             return;
         };
-        let template = match self.cluster.pod_template(&policy.target) {
-            Ok(t) => t,
-            Err(e) => return self.write_failed(&policy, "create", &e.to_string(), e.label()),
-        };
-        let resolver = match self
+        let refs = match self
             .cluster
-            .resolve_refs(&policy.target.namespace, &template)
+            .resolve_refs(&policy.target.namespace, template)
             .await
         {
-            Ok(refs) => resolver_from(refs),
+            Ok(refs) => refs,
             Err(e) => return self.write_failed(&policy, "create", &e.to_string(), e.label()),
-        };
-        let network = match &burst.subnet_id {
-            Some(subnet_id) => Network::Private {
-                subnet_id: subnet_id.clone(),
-            },
-            None => Network::Public { dns_name_label: None },
         };
         let results = join_all(creates.iter().map(|group| {
             let req = CreateRequest {
@@ -120,14 +106,14 @@ impl Controller {
                 policy: &policy.name,
                 namespace: &policy.target.namespace,
                 group,
-                template: &template,
-                resolver: &resolver,
-                network: network.clone(),
+                template,
+                refs: &refs,
+                subnet_id: burst.subnet_id.as_deref(),
                 priority: burst.priority,
             };
             async move {
                 let _permit = self.writes.acquire().await;
-                (group, self.inventory.backend().create(req).await)
+                (group, backend.create(req).await)
             }
         }))
         .await;
@@ -140,9 +126,9 @@ impl Controller {
                     rt.provisioning.insert(group.name.clone(), now);
                 }
                 Err(e) => {
-                    if e.location_unavailable() {
-                        self.inventory.mark_unavailable(&group.location, e.label());
-                    } else {
+                    if e.makes_location_unavailable() {
+                        self.inventory.mark_unavailable(&group.location, e.label(), now);
+                    } else if !e.is_not_leader() {
                         failed = true;
                     }
                     self.write_failed(&policy, "create", &format!("{}: {e}", group.name), e.label());
@@ -152,8 +138,8 @@ impl Controller {
         if failed {
             // A failed create is a failed replica: retried, with backoff.
             rt.create_failures = rt.create_failures.saturating_add(1);
-            let backoff =
-                (policy.interval * 2u32.saturating_pow(rt.create_failures.min(8))).min(MAX_CREATE_BACKOFF);
+            let backoff = (policy.interval * 2u32.saturating_pow(rt.create_failures.min(8)))
+                .min(self.options.max_create_backoff);
             rt.creates_blocked_until = Some(now + backoff);
         } else {
             rt.create_failures = 0;
@@ -170,36 +156,4 @@ impl Controller {
         self.status
             .record_error(&policy.name, format!("{what}: {message}"));
     }
-}
-
-/// The translation's view of the referenced Secrets and ConfigMaps.
-fn resolver_from(refs: ResolvedRefs) -> MapResolver {
-    let mut r = MapResolver::default();
-    for (name, data) in refs.secrets {
-        r.secrets.insert(
-            name.clone(),
-            Secret {
-                metadata: ObjectMeta {
-                    name: Some(name),
-                    ..ObjectMeta::default()
-                },
-                data: Some(data.into_iter().map(|(k, v)| (k, ByteString(v))).collect()),
-                ..Secret::default()
-            },
-        );
-    }
-    for (name, data) in refs.config_maps {
-        r.config_maps.insert(
-            name.clone(),
-            ConfigMap {
-                metadata: ObjectMeta {
-                    name: Some(name),
-                    ..ObjectMeta::default()
-                },
-                data: Some(data),
-                ..ConfigMap::default()
-            },
-        );
-    }
-    r
 }

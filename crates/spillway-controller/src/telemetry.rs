@@ -194,39 +194,7 @@ impl Metrics {
             },
             registry: r,
         };
-        m.init_aci_series();
         Ok(m)
-    }
-
-    /// Creates at 0 the ARM series every controller produces, so that the
-    /// first requests of a kind count in `rate()`/`increase()` (a series
-    /// born with its first increment hides that increment from both).
-    fn init_aci_series(&self) {
-        use spillway_aci::Operation as Op;
-        let ops = [
-            Op::CreateOrUpdate,
-            Op::Get,
-            Op::Delete,
-            Op::List,
-            Op::ListUsage,
-            Op::PollOperation,
-        ];
-        for op in ops {
-            let _ = self.aci_request_duration.with_label_values(&[op.as_str()]);
-        }
-        // The success codes of the Container Instances REST API.
-        for (op, codes) in [
-            (Op::CreateOrUpdate, &["200", "201"][..]),
-            (Op::Get, &["200"]),
-            (Op::Delete, &["200", "202", "204"]),
-            (Op::List, &["200"]),
-            (Op::ListUsage, &["200"]),
-            (Op::PollOperation, &["200", "202"]),
-        ] {
-            for code in codes {
-                let _ = self.aci_requests.with_label_values(&[op.as_str(), code]);
-            }
-        }
     }
 
     /// Creates a policy's histograms and cost counter at 0 when it becomes
@@ -374,25 +342,6 @@ fn decision_labels(plan: &Plan) -> Option<(&'static str, &'static str)> {
 
 const VM_STATES: [&str; 4] = ["ready", "starting", "pending_fresh", "pending_unschedulable"];
 const BURST_STATES: [&str; 4] = ["ready", "provisioning", "draining", "failed"];
-
-/// Counts and times every ARM attempt by operation and status code.
-pub struct AciObserver(pub Metrics);
-
-impl spillway_aci::RequestObserver for AciObserver {
-    fn on_request(&self, e: &spillway_aci::RequestEvent) {
-        let code = match (e.status, e.error) {
-            (Some(s), _) => s.to_string(),
-            (None, Some(label)) => label.to_string(),
-            (None, None) => "none".to_string(),
-        };
-        let op = e.operation.as_str();
-        self.0.aci_requests.with_label_values(&[op, &code]).inc();
-        self.0
-            .aci_request_duration
-            .with_label_values(&[op])
-            .observe(e.elapsed.as_secs_f64());
-    }
-}
 
 #[cfg(test)]
 mod tests {

@@ -1,87 +1,98 @@
 //! This cluster's container groups, listed once per refresh and shared by
 //! every policy's tick (one list call per resource group, not a GET per
-//! group), plus the locations that recently refused new groups.
+//! group), plus the locations that recently refused new groups. Times come
+//! from the controller's clock, so the simulator and paused-time tests see
+//! the same expiries as production.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use spillway_core::burst::{BurstHeadroom, BurstInventory};
 use spillway_core::time::Timestamp;
 
-use super::backend::{BackendError, BurstBackend, ListedGroup};
+use crate::seams::SeamError;
+use crate::seams::burst::{BurstBackend, ListedGroup};
 
 struct Listing {
-    at: Instant,
+    at: Timestamp,
     cluster_id: String,
     groups: Arc<Vec<ListedGroup>>,
 }
 
 pub struct Inventory {
-    backend: Arc<dyn BurstBackend>,
     /// Ticks within this of a list share it.
     ttl: Duration,
     /// How long a quota/capacity error keeps a location out.
     unavailable_for: Duration,
     listing: tokio::sync::Mutex<Option<Listing>>,
-    unavailable: Mutex<BTreeMap<String, (Instant, String)>>,
+    /// Set when the backend was replaced: the cached list is from the old one.
+    stale: AtomicBool,
+    unavailable: Mutex<BTreeMap<String, (Timestamp, String)>>,
 }
 
 impl Inventory {
-    pub fn new(backend: Arc<dyn BurstBackend>, ttl: Duration, unavailable_for: Duration) -> Self {
+    pub fn new(ttl: Duration, unavailable_for: Duration) -> Self {
         Inventory {
-            backend,
             ttl,
             unavailable_for,
             listing: tokio::sync::Mutex::new(None),
+            stale: AtomicBool::new(false),
             unavailable: Mutex::new(BTreeMap::new()),
         }
     }
 
-    pub fn backend(&self) -> &Arc<dyn BurstBackend> {
-        &self.backend
-    }
-
     /// The groups of `cluster_id`, from a list at most `ttl` old. Concurrent
     /// callers wait for one list rather than each making their own.
-    pub async fn listing(
+    pub async fn listing<T>(
         &self,
+        backend: &dyn BurstBackend<T>,
         cluster_id: &str,
         now: Timestamp,
-    ) -> Result<Arc<Vec<ListedGroup>>, BackendError> {
+    ) -> Result<Arc<Vec<ListedGroup>>, SeamError> {
         let mut guard = self.listing.lock().await;
+        if self.stale.swap(false, Ordering::AcqRel) {
+            *guard = None;
+        }
         if let Some(l) = guard.as_ref()
-            && l.at.elapsed() < self.ttl
+            && now.since(l.at) < self.ttl
+            && l.at <= now
             && l.cluster_id == cluster_id
         {
             return Ok(l.groups.clone());
         }
-        let groups = Arc::new(self.backend.list(cluster_id, now).await?);
+        let groups = Arc::new(backend.list(cluster_id, now).await?);
         *guard = Some(Listing {
-            at: Instant::now(),
+            at: now,
             cluster_id: cluster_id.to_string(),
             groups: groups.clone(),
         });
         Ok(groups)
     }
 
-    /// After a write: the next tick lists afresh.
+    /// After a write, or a backend change: the next tick lists afresh.
     pub async fn invalidate(&self) {
         *self.listing.lock().await = None;
     }
 
-    pub fn mark_unavailable(&self, location: &str, reason: &str) {
+    /// Like [`Inventory::invalidate`], from synchronous code.
+    pub fn invalidate_soon(&self) {
+        self.stale.store(true, Ordering::Release);
+    }
+
+    pub fn mark_unavailable(&self, location: &str, reason: &str, now: Timestamp) {
         if let Ok(mut m) = self.unavailable.lock() {
-            m.insert(location.to_string(), (Instant::now(), reason.to_string()));
+            m.insert(location.to_string(), (now, reason.to_string()));
         }
     }
 
     /// Locations still inside their unavailable period, with the reason.
-    pub fn unavailable(&self) -> BTreeMap<String, String> {
+    pub fn unavailable(&self, now: Timestamp) -> BTreeMap<String, String> {
         let Ok(mut m) = self.unavailable.lock() else {
             return BTreeMap::new();
         };
-        m.retain(|_, (at, _)| at.elapsed() < self.unavailable_for);
+        m.retain(|_, (at, _)| now.since(*at) < self.unavailable_for);
         m.iter().map(|(l, (_, r))| (l.clone(), r.clone())).collect()
     }
 
@@ -91,6 +102,7 @@ impl Inventory {
         listing: &[ListedGroup],
         policy: &str,
         headroom: BurstHeadroom,
+        now: Timestamp,
     ) -> BurstInventory {
         BurstInventory {
             replicas: listing
@@ -99,7 +111,7 @@ impl Inventory {
                 .map(|g| g.replica.clone())
                 .collect(),
             headroom,
-            unavailable_locations: self.unavailable(),
+            unavailable_locations: self.unavailable(now),
         }
     }
 }

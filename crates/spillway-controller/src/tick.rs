@@ -8,12 +8,12 @@ use spillway_core::config::Policy;
 use spillway_core::metrics::{MetricReading, MetricSample};
 use spillway_core::plan::{Plan, PlanInput};
 use spillway_core::time::Timestamp;
-use spillway_kube::snapshot::Disabled;
-use spillway_metrics::source::{MetricRequest, SourceKind};
 use tracing::{debug, info, warn};
 
-use super::backend::BackendError;
-use super::{Controller, PolicyRuntime};
+use crate::controller::{Controller, PolicyRuntime};
+use crate::seams::SeamError;
+use crate::seams::cluster::Disabled;
+use crate::seams::metrics::{MetricRequest, MetricSource, SourceKind};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TickError {
@@ -22,7 +22,7 @@ pub enum TickError {
     #[error("policy disabled: {0}")]
     Disabled(#[from] Disabled),
     #[error("listing container groups: {0}")]
-    List(#[source] BackendError),
+    List(#[source] SeamError),
 }
 
 impl TickError {
@@ -35,7 +35,7 @@ impl TickError {
     }
 }
 
-impl Controller {
+impl<T: Send + Sync + 'static> Controller<T> {
     /// Plans one tick and, when allowed, carries the plan out.
     pub async fn tick(&self, rt: &mut PolicyRuntime) -> Result<Plan, TickError> {
         let started = Instant::now();
@@ -81,19 +81,23 @@ impl Controller {
             return Err(TickError::NotSynced);
         }
         let now = (self.clock)();
+        // Status and template in one read: creates use the template whose
+        // hash the plan saw.
         let workload = self.cluster.workload(&policy.target)?;
         let samples = self.sample(&policy, now).await;
         let build = self.cluster.snapshot();
+        // One backend for the whole tick, even if a reload replaces it now.
+        let backend = self.backend.get();
         // Never plan against an unknown inventory: a missing list would look
         // like zero groups and create duplicates of live ones.
         let listing = self
             .inventory
-            .listing(&policy.cluster_id, now)
+            .listing(&*backend, &policy.cluster_id, now)
             .await
             .map_err(TickError::List)?;
         let mut headroom = match &policy.burst {
             Some(b) => match b.locations.first() {
-                Some(loc) => self.inventory.backend().headroom(loc, b.priority).await,
+                Some(loc) => backend.headroom(loc, b.priority).await,
                 None => BurstHeadroom::default(),
             },
             None => BurstHeadroom::default(),
@@ -101,14 +105,14 @@ impl Controller {
         if rt.creates_blocked_until.is_some_and(|t| t > now) {
             headroom.creates = Some(0);
         }
-        let inventory = self.inventory.for_policy(&listing, &policy.name, headroom);
+        let inventory = self.inventory.for_policy(&listing, &policy.name, headroom, now);
         self.observe_provisioning(rt, &inventory.replicas, now);
 
         let input = PlanInput {
             policy: &policy,
             samples: &samples,
             cluster: &build.snapshot,
-            workload: &workload,
+            workload: &workload.status,
             inventory: &inventory,
             now,
         };
@@ -146,60 +150,62 @@ impl Controller {
             .filter(|g| g.policy.as_deref() == Some(&policy.name))
             .cloned()
             .collect();
-        self.execute(rt, &plan, &mine, now).await;
+        self.execute(rt, &plan, &mine, &workload.template, &*backend, now)
+            .await;
         Ok(plan)
     }
 
     /// Reads every metric of the policy concurrently; a failure or a timeout
     /// is a `Missing` sample, never a number.
     async fn sample(&self, policy: &Policy, now: Timestamp) -> Vec<MetricSample> {
-        let reads =
-            policy.metrics.iter().enumerate().map(|(index, spec)| async move {
-                let started = Instant::now();
-                let req = MetricRequest {
-                    policy: &policy.name,
-                    target: &policy.target,
-                    index,
-                    spec,
-                    at: now,
-                };
-                let source = SourceKind::of(spec).as_str();
-                let reading =
-                    match tokio::time::timeout(self.options.metric_timeout, self.metrics_source.read(req))
-                        .await
-                    {
-                        Ok(Ok(r)) => r,
-                        Ok(Err(e)) => MetricReading::Missing {
-                            reason: format!("{source}: {e}"),
-                        },
-                        Err(_) => MetricReading::Missing {
-                            reason: format!("{source}: timed out after {:?}", self.options.metric_timeout),
-                        },
-                    };
-                let outcome = match &reading {
-                    MetricReading::Missing { .. } => "missing",
-                    _ => "ok",
-                };
+        let source = self.metrics_source.get();
+        let source: &dyn MetricSource = &*source;
+        let reads = policy.metrics.iter().enumerate().map(|(index, spec)| async move {
+            // Bounded over all policies: a thousand policies ticking
+            // together do not open a thousand queries at once.
+            let _permit = self.metric_reads.acquire().await;
+            let started = Instant::now();
+            let req = MetricRequest {
+                policy: &policy.name,
+                target: &policy.target,
+                index,
+                spec,
+                at: now,
+            };
+            let kind = SourceKind::of(spec).as_str();
+            let reading = match tokio::time::timeout(self.options.metric_timeout, source.read(req)).await {
+                Ok(Ok(r)) => r,
+                Ok(Err(e)) => MetricReading::Missing {
+                    reason: format!("{kind}: {e}"),
+                },
+                Err(_) => MetricReading::Missing {
+                    reason: format!("{kind}: timed out after {:?}", self.options.metric_timeout),
+                },
+            };
+            let outcome = match &reading {
+                MetricReading::Missing { .. } => "missing",
+                _ => "ok",
+            };
+            self.telemetry
+                .metric_polls
+                .with_label_values(&[kind, outcome])
+                .inc();
+            self.telemetry
+                .metric_poll_duration
+                .with_label_values(&[kind])
+                .observe(started.elapsed().as_secs_f64());
+            if let MetricReading::Value { value } = &reading {
                 self.telemetry
-                    .metric_polls
-                    .with_label_values(&[source, outcome])
-                    .inc();
-                self.telemetry
-                    .metric_poll_duration
-                    .with_label_values(&[source])
-                    .observe(started.elapsed().as_secs_f64());
-                if let MetricReading::Value { value } = &reading {
-                    self.telemetry
-                        .metric_value
-                        .with_label_values(&[&policy.name, &index.to_string()])
-                        .set(*value);
-                }
-                MetricSample {
-                    index,
-                    reading,
-                    observed_at: now,
-                }
-            });
+                    .metric_value
+                    .with_label_values(&[&policy.name, &index.to_string()])
+                    .set(*value);
+            }
+            MetricSample {
+                index,
+                reading,
+                observed_at: now,
+            }
+        });
         join_all(reads).await
     }
 

@@ -35,6 +35,11 @@ struct Board {
     /// `None` while no leader is known.
     leader: Option<bool>,
     identity: String,
+    /// Which configuration generation each rebuilt part runs (`burstBackend`,
+    /// `metricSources`): a live config change shows here once it took effect.
+    generations: BTreeMap<String, u64>,
+    /// Problems applying a valid document (a client that could not be rebuilt).
+    config_notes: VecDeque<String>,
     policies: BTreeMap<String, PolicyStatus>,
 }
 
@@ -103,6 +108,19 @@ impl StatusBoard {
                 }
                 None => {}
             }
+        });
+    }
+    pub fn record_config_note(&self, note: String) {
+        self.with(|b| {
+            b.config_notes.push_back(note);
+            while b.config_notes.len() > MAX_ERRORS {
+                b.config_notes.pop_front();
+            }
+        });
+    }
+    pub fn set_generation(&self, part: &str, generation: u64) {
+        self.with(|b| {
+            b.generations.insert(part.to_string(), generation);
         });
     }
     pub fn retain_policies(&self, keep: impl Fn(&str) -> bool) {

@@ -1,0 +1,52 @@
+//! The `BurstBackend` seam: list, create and delete this cluster's container
+//! groups. `spillway-aci` implements it over ARM; the simulator over its ACI
+//! model. Implementations that write hold the [`crate::LeaderGate`] and check
+//! it before every request they send, retries included.
+
+use futures::future::BoxFuture;
+use spillway_core::burst::{BurstHeadroom, BurstReplica};
+use spillway_core::config::AciPriority;
+use spillway_core::plan::CreateGroup;
+use spillway_core::time::Timestamp;
+
+use super::SeamError;
+use super::cluster::TemplateRefs;
+
+/// One of this cluster's groups as listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedGroup {
+    /// The `spillway.io/policy` tag; `None` for a group too damaged to map
+    /// (still ours: it is garbage-collected by name).
+    pub policy: Option<String>,
+    pub replica: BurstReplica,
+    pub ip: Option<String>,
+}
+
+/// Everything a create needs besides the plan's [`CreateGroup`]; `T` is the
+/// [`crate::ClusterView::Template`] of the view it came from.
+pub struct CreateRequest<'a, T> {
+    pub cluster_id: &'a str,
+    pub policy: &'a str,
+    pub namespace: &'a str,
+    pub group: &'a CreateGroup,
+    pub template: &'a T,
+    pub refs: &'a TemplateRefs,
+    /// Private IPs in this subnet (`azure.subnetId`), else a public IP.
+    pub subnet_id: Option<&'a str>,
+    pub priority: AciPriority,
+}
+
+pub trait BurstBackend<T>: Send + Sync {
+    /// Every group of `cluster_id`: one list call.
+    fn list<'a>(
+        &'a self,
+        cluster_id: &'a str,
+        now: Timestamp,
+    ) -> BoxFuture<'a, Result<Vec<ListedGroup>, SeamError>>;
+    /// Starts a create-or-update; the next lists show how it goes.
+    fn create<'a>(&'a self, req: CreateRequest<'a, T>) -> BoxFuture<'a, Result<(), SeamError>>;
+    /// Starts a delete; a group already gone is success.
+    fn delete<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), SeamError>>;
+    /// Rate-window and quota headroom for new groups in `location`.
+    fn headroom<'a>(&'a self, location: &'a str, priority: AciPriority) -> BoxFuture<'a, BurstHeadroom>;
+}

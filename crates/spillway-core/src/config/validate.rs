@@ -221,7 +221,10 @@ pub fn policy(spec: &PolicySpec, base: &str, global: Option<&GlobalSpec>, errors
         if let Some(t) = rules.tolerance
             && !(t.is_finite() && (0.0..1.0).contains(&t))
         {
-            e(&format!("behavior.{dir}.tolerance"), format!("{t} must be in [0, 1)"));
+            e(
+                &format!("behavior.{dir}.tolerance"),
+                format!("{t} must be in [0, 1)"),
+            );
         }
         if rules.stabilization_window > MAX_STABILIZATION_WINDOW {
             e(

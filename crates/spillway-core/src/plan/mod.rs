@@ -69,7 +69,8 @@ pub fn plan(input: &PlanInput<'_>, state: &PolicyState) -> (Plan, PolicyState) {
             replicas: 0,
             reasons: vec![Reason {
                 code: ReasonCode::ScalingDisabled,
-                message: "the Deployment is scaled to 0: scaling is paused until it is scaled up again".into(),
+                message: "the Deployment is scaled to 0: scaling is paused until it is scaled up again"
+                    .into(),
             }],
         }
     } else {

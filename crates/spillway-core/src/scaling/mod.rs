@@ -48,7 +48,10 @@ pub fn desired_replicas(
         } else {
             (policy.min_replicas, ReasonCode::ClampedToMin, "below minReplicas")
         };
-        reasons.push(reason(code, format!("current {current} replicas {side}: {replicas}")));
+        reasons.push(reason(
+            code,
+            format!("current {current} replicas {side}: {replicas}"),
+        ));
         push_direction(&mut reasons, current, replicas);
         record_change(state, current, replicas, now);
         return Desired { replicas, reasons };
@@ -73,7 +76,11 @@ pub fn desired_replicas(
             None => MetricRecommendation::Missing("no sample".into()),
         };
         match rec {
-            MetricRecommendation::Replicas { replicas, ratio, held } => {
+            MetricRecommendation::Replicas {
+                replicas,
+                ratio,
+                held,
+            } => {
                 if best.is_none_or(|(r, _, _, _)| replicas > r) {
                     best = Some((replicas, i, ratio, held));
                 }
@@ -191,7 +198,9 @@ pub fn desired_replicas(
     if let Some(limit) = out.limit {
         let stabilized = out.stabilized;
         let message = match limit {
-            Limit::ScaleUp => format!("scale-up to {stabilized} limited to {replicas} by behavior.scaleUp policies"),
+            Limit::ScaleUp => {
+                format!("scale-up to {stabilized} limited to {replicas} by behavior.scaleUp policies")
+            }
             Limit::ScaleDown => {
                 format!("scale-down to {stabilized} limited to {replicas} by behavior.scaleDown policies")
             }
@@ -207,9 +216,15 @@ pub fn desired_replicas(
 
 fn push_direction(reasons: &mut Vec<Reason>, current: u32, replicas: u32) {
     if replicas > current {
-        reasons.push(reason(ReasonCode::ScaleUp, format!("{current} → {replicas} replicas")));
+        reasons.push(reason(
+            ReasonCode::ScaleUp,
+            format!("{current} → {replicas} replicas"),
+        ));
     } else if replicas < current {
-        reasons.push(reason(ReasonCode::ScaleDown, format!("{current} → {replicas} replicas")));
+        reasons.push(reason(
+            ReasonCode::ScaleDown,
+            format!("{current} → {replicas} replicas"),
+        ));
     }
 }
 

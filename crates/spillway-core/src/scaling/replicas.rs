@@ -79,7 +79,11 @@ fn within(ratio: f64, ctx: ReplicaContext) -> bool {
 }
 
 fn held(replicas: u32, ratio: f64, held: Held) -> MetricRecommendation {
-    MetricRecommendation::Replicas { replicas, ratio, held }
+    MetricRecommendation::Replicas {
+        replicas,
+        ratio,
+        held,
+    }
 }
 
 fn computed(replicas: u32, ratio: f64) -> MetricRecommendation {
@@ -139,7 +143,12 @@ fn resource_utilization(pods: &[PodMetric], target_pct: f64, ctx: ReplicaContext
 /// `resolution`: units per whole value of the HPA's milli-quantities (1 for
 /// millicores, 1000 for bytes), so the average is truncated as its integer
 /// division truncates it.
-fn plain_average(pods: &[PodMetric], target: f64, resolution: f64, ctx: ReplicaContext) -> MetricRecommendation {
+fn plain_average(
+    pods: &[PodMetric],
+    target: f64,
+    resolution: f64,
+    ctx: ReplicaContext,
+) -> MetricRecommendation {
     rebalanced(
         pods,
         ctx,

@@ -258,7 +258,10 @@ fn test_scaling_with_rules() {
         };
         let got = limit_rate(&input, c.prenormalized, &ev);
         if got != (c.expected, c.condition) {
-            failures.push(format!("{}: got {got:?}, want ({}, {:?})", c.name, c.expected, c.condition));
+            failures.push(format!(
+                "{}: got {got:?}, want ({}, {:?})",
+                c.name, c.expected, c.condition
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -271,7 +274,15 @@ fn test_calculate_scale_up_limit_with_scaling_rules() {
     let mut up = rules(2, 60, 50, 60, 300);
     up.select_policy = SelectPolicy::Min;
     let down = defaults::scale_down();
-    let input = BehaviorInput { raw: 1000, current: 1, min: 1, max: 1000, up: &up, down: &down, now: NOW };
+    let input = BehaviorInput {
+        raw: 1000,
+        current: 1,
+        min: 1,
+        max: 1000,
+        up: &up,
+        down: &down,
+        now: NOW,
+    };
     assert_eq!(limit_rate(&input, 1000, &VecDeque::new()).0, 2);
 }
 
@@ -282,7 +293,15 @@ fn test_calculate_scale_down_limit_with_behaviors() {
     let mut down = rules(2, 60, 50, 60, 300);
     down.select_policy = SelectPolicy::Min;
     let up = defaults::scale_up();
-    let input = BehaviorInput { raw: 0, current: 5, min: 0, max: 1000, up: &up, down: &down, now: NOW };
+    let input = BehaviorInput {
+        raw: 0,
+        current: 5,
+        min: 0,
+        max: 1000,
+        up: &up,
+        down: &down,
+        now: NOW,
+    };
     assert_eq!(limit_rate(&input, 0, &VecDeque::new()).0, 3);
 }
 
@@ -299,12 +318,52 @@ fn test_normalize_desired_replicas_with_behavior() {
     // (name, recommendations (value, seconds ago), current, prenormalized, expected, up window, down window)
     let rows: &[Row] = &[
         ("empty recommendations for scaling down", &[], 100, 5, 5, 0, 0),
-        ("simple scale down stabilization", &[(4, 120), (5, 60)], 100, 3, 5, 0, 180),
-        ("simple scale up stabilization", &[(4, 120), (5, 60)], 1, 7, 4, 300, 0),
-        ("no scale down stabilization", &[(1, 120), (2, 60)], 100, 3, 3, 300, 0),
+        (
+            "simple scale down stabilization",
+            &[(4, 120), (5, 60)],
+            100,
+            3,
+            5,
+            0,
+            180,
+        ),
+        (
+            "simple scale up stabilization",
+            &[(4, 120), (5, 60)],
+            1,
+            7,
+            4,
+            300,
+            0,
+        ),
+        (
+            "no scale down stabilization",
+            &[(1, 120), (2, 60)],
+            100,
+            3,
+            3,
+            300,
+            0,
+        ),
         ("no scale up stabilization", &[(4, 120), (5, 60)], 1, 3, 3, 0, 300),
-        ("no scale down stabilization, reuse recommendation element", &[(10, 600), (9, 540)], 100, 3, 3, 0, 0),
-        ("no scale up stabilization, reuse recommendation element", &[(10, 600), (9, 540)], 1, 100, 100, 0, 0),
+        (
+            "no scale down stabilization, reuse recommendation element",
+            &[(10, 600), (9, 540)],
+            100,
+            3,
+            3,
+            0,
+            0,
+        ),
+        (
+            "no scale up stabilization, reuse recommendation element",
+            &[(10, 600), (9, 540)],
+            1,
+            100,
+            100,
+            0,
+            0,
+        ),
         (
             "scale down stabilization, reuse one of obsolete recommendation element",
             &[(10, 600), (4, 60), (5, 120), (9, 540)],
@@ -328,11 +387,22 @@ fn test_normalize_desired_replicas_with_behavior() {
         let (up, down) = windows(up_w, down_w);
         let mut log: VecDeque<_> = recs.iter().map(|&(v, back)| (ago(back), v)).collect();
         log.make_contiguous().sort_by_key(|(t, _)| *t);
-        let input = BehaviorInput { raw, current, min: 0, max: u32::MAX, up: &up, down: &down, now: NOW };
+        let input = BehaviorInput {
+            raw,
+            current,
+            min: 0,
+            max: u32::MAX,
+            up: &up,
+            down: &down,
+            now: NOW,
+        };
         assert_eq!(stabilize(&input, &mut log), expected, "{name}");
         // With both windows 0 nothing is kept: no window would ever read it.
         if up_w.max(down_w) > 0 {
-            assert!(log.iter().any(|&(t, v)| t == NOW && v == raw), "{name}: raw recorded");
+            assert!(
+                log.iter().any(|&(t, v)| t == NOW && v == raw),
+                "{name}: raw recorded"
+            );
         }
     }
 }
@@ -349,13 +419,26 @@ fn test_normalize_desired_replicas() {
         ("stabilize", &[(4, 120), (5, 60)], 3, 5),
         ("no stabilize", &[(1, 120), (2, 60)], 3, 3),
         ("no stabilize - old recommendations", &[(10, 600), (9, 540)], 3, 3),
-        ("stabilize - old recommendations", &[(10, 600), (4, 60), (5, 120), (9, 540)], 3, 5),
+        (
+            "stabilize - old recommendations",
+            &[(10, 600), (4, 60), (5, 120), (9, 540)],
+            3,
+            5,
+        ),
     ];
     for &(name, recs, raw, expected) in rows {
         let (up, down) = windows(0, 300);
         let mut log: VecDeque<_> = recs.iter().map(|&(v, back)| (ago(back), v)).collect();
         log.make_contiguous().sort_by_key(|(t, _)| *t);
-        let input = BehaviorInput { raw, current: 1000, min: 0, max: u32::MAX, up: &up, down: &down, now: NOW };
+        let input = BehaviorInput {
+            raw,
+            current: 1000,
+            min: 0,
+            max: u32::MAX,
+            up: &up,
+            down: &down,
+            now: NOW,
+        };
         assert_eq!(stabilize(&input, &mut log), expected, "{name}");
     }
 }

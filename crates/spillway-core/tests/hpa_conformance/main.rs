@@ -40,7 +40,10 @@ pub fn policy(body: &str) -> Policy {
         "cluster: {{id: test}}\nmetricSources: {{prometheus: {{url: 'http://prom:9090'}}}}\npolicies:\n{body}"
     );
     let loaded = config::load(&yaml).unwrap_or_else(|e| panic!("{e}"));
-    let p = loaded.policies[0].result.clone().unwrap_or_else(|e| panic!("{e:?}"));
+    let p = loaded.policies[0]
+        .result
+        .clone()
+        .unwrap_or_else(|e| panic!("{e:?}"));
     (*p).clone()
 }
 

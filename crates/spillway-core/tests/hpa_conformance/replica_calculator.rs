@@ -41,7 +41,11 @@ fn pods(requests_millis: &[i64], pods: &[Pod]) -> MetricReading {
                     Pod::Pending => (None, false),
                     Pod::Missing => (None, true),
                 };
-                PodMetric { usage, request, ready }
+                PodMetric {
+                    usage,
+                    request,
+                    ready,
+                }
             })
             .collect(),
     }
@@ -74,7 +78,11 @@ fn replicas(spec: &MetricSpec, reading: &MetricReading, ctx: ReplicaContext) -> 
 /// A resource case: every pod requests 1.0 CPU per container unless given.
 fn resource(current: u32, target: u32, requests: &[i64], state: &[Pod]) -> u32 {
     let ready = state.iter().filter(|p| matches!(p, Pod::Ready(_))).count() as u32;
-    replicas(&cpu_utilization(target), &pods(requests, state), ctx(current, ready))
+    replicas(
+        &cpu_utilization(target),
+        &pods(requests, state),
+        ctx(current, ready),
+    )
 }
 
 fn uniform(n: usize) -> Vec<i64> {
@@ -85,28 +93,43 @@ use Pod::*;
 
 #[test]
 fn test_replica_calc_scale_up() {
-    assert_eq!(resource(3, 30, &uniform(3), &[Ready(300), Ready(500), Ready(700)]), 5);
+    assert_eq!(
+        resource(3, 30, &uniform(3), &[Ready(300), Ready(500), Ready(700)]),
+        5
+    );
 }
 
 #[test]
 fn test_replica_calc_scale_up_unready_less_scale() {
-    assert_eq!(resource(3, 30, &uniform(3), &[Unready(300), Ready(500), Ready(700)]), 4);
+    assert_eq!(
+        resource(3, 30, &uniform(3), &[Unready(300), Ready(500), Ready(700)]),
+        4
+    );
 }
 
 #[test]
 fn test_replica_calc_scale_up_hot_cpu_less_scale() {
     // Pod 0 started within the CPU initialization period: unready.
-    assert_eq!(resource(3, 30, &uniform(3), &[Unready(300), Ready(500), Ready(700)]), 4);
+    assert_eq!(
+        resource(3, 30, &uniform(3), &[Unready(300), Ready(500), Ready(700)]),
+        4
+    );
 }
 
 #[test]
 fn test_replica_calc_scale_up_unready_no_scale() {
-    assert_eq!(resource(3, 30, &uniform(3), &[Ready(400), Unready(500), Unready(700)]), 3);
+    assert_eq!(
+        resource(3, 30, &uniform(3), &[Ready(400), Unready(500), Unready(700)]),
+        3
+    );
 }
 
 #[test]
 fn test_replica_calc_scale_hot_cpu_no_scale() {
-    assert_eq!(resource(3, 30, &uniform(3), &[Ready(400), Unready(500), Unready(700)]), 3);
+    assert_eq!(
+        resource(3, 30, &uniform(3), &[Ready(400), Unready(500), Unready(700)]),
+        3
+    );
 }
 
 #[test]
@@ -194,7 +217,10 @@ fn test_replica_calc_missing_metrics_no_change_lt() {
 
 #[test]
 fn test_replica_calc_missing_metrics_unready_change() {
-    assert_eq!(resource(3, 50, &uniform(3), &[Unready(100), Ready(450), Missing]), 3);
+    assert_eq!(
+        resource(3, 50, &uniform(3), &[Unready(100), Ready(450), Missing]),
+        3
+    );
 }
 
 // External metrics: a Prometheus query is the HPA's External metric source;

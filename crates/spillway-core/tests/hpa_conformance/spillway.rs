@@ -23,9 +23,17 @@ fn cpu_policy(extra: &str) -> spillway_core::config::Policy {
 fn low_cpu(at: Timestamp) -> Vec<MetricSample> {
     let pods = [100.0, 300.0, 500.0, 250.0, 250.0]
         .iter()
-        .map(|&u| PodMetric { usage: Some(u * 2.0), request: 2000.0, ready: true })
+        .map(|&u| PodMetric {
+            usage: Some(u * 2.0),
+            request: 2000.0,
+            ready: true,
+        })
         .collect();
-    vec![MetricSample { index: 0, reading: MetricReading::Pods { pods }, observed_at: at }]
+    vec![MetricSample {
+        index: 0,
+        reading: MetricReading::Pods { pods },
+        observed_at: at,
+    }]
 }
 
 /// Item 1: recordInitialRecommendation. A process that starts (or becomes
@@ -40,7 +48,13 @@ fn restart_does_not_scale_down_within_the_stabilization_window() {
         let t = Timestamp::from_millis(start.millis() + s * 1000);
         let d = desired_replicas(&p, &low_cpu(t), 5, 5, t, &mut state);
         assert_eq!(d.replicas, 5, "held at +{s}s");
-        assert!(d.reasons.iter().any(|r| r.code == ReasonCode::ScaleDownStabilized), "+{s}s: {:?}", d.reasons);
+        assert!(
+            d.reasons
+                .iter()
+                .any(|r| r.code == ReasonCode::ScaleDownStabilized),
+            "+{s}s: {:?}",
+            d.reasons
+        );
     }
     // Past the window the HPA's answer, 3.
     let t = Timestamp::from_millis(start.millis() + 300_000);
@@ -69,7 +83,15 @@ fn scale_up_period_counts_scale_down_events() {
     let up = super::behavior_rules_percent(100, 60);
     let down = defaults::scale_down();
     let events = VecDeque::from([(ago(30), -4)]);
-    let input = BehaviorInput { raw: 100, current: 4, min: 1, max: 100, up: &up, down: &down, now: NOW };
+    let input = BehaviorInput {
+        raw: 100,
+        current: 4,
+        min: 1,
+        max: 100,
+        up: &up,
+        down: &down,
+        now: NOW,
+    };
     assert_eq!(limit_rate(&input, 100, &events), (16, Some(Limit::ScaleUp)));
 }
 
@@ -86,7 +108,15 @@ fn scale_down_period_counts_scale_up_events() {
         period: std::time::Duration::from_secs(60),
     }];
     let events = VecDeque::from([(ago(30), 2)]);
-    let input = BehaviorInput { raw: 1, current: 7, min: 1, max: 100, up: &up, down: &down, now: NOW };
+    let input = BehaviorInput {
+        raw: 1,
+        current: 7,
+        min: 1,
+        max: 100,
+        up: &up,
+        down: &down,
+        now: NOW,
+    };
     assert_eq!(limit_rate(&input, 1, &events), (4, Some(Limit::ScaleDown)));
 }
 
@@ -98,12 +128,24 @@ fn utilization_is_a_whole_percent() {
     let p = policy(
         "- name: web\n  target: {namespace: shop, name: web}\n  maxReplicas: 100\n  tolerance: 0.1\n  metrics:\n  - resource: {name: cpu, targetAverageUtilization: 9}\n",
     );
-    let pods = vec![PodMetric { usage: Some(299.0), request: 3000.0, ready: true }];
-    let s = vec![MetricSample { index: 0, reading: MetricReading::Pods { pods }, observed_at: NOW }];
+    let pods = vec![PodMetric {
+        usage: Some(299.0),
+        request: 3000.0,
+        ready: true,
+    }];
+    let s = vec![MetricSample {
+        index: 0,
+        reading: MetricReading::Pods { pods },
+        observed_at: NOW,
+    }];
     let mut st = PolicyState::default();
     let d = desired_replicas(&p, &s, 10, 10, NOW, &mut st);
     assert_eq!(d.replicas, 10);
-    assert!(d.reasons.iter().any(|r| r.code == ReasonCode::WithinTolerance), "{:?}", d.reasons);
+    assert!(
+        d.reasons.iter().any(|r| r.code == ReasonCode::WithinTolerance),
+        "{:?}",
+        d.reasons
+    );
 }
 
 /// Item 4: the tolerance is inclusive. A ratio of exactly 1.1 (1100 against

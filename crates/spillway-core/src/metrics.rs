@@ -13,8 +13,11 @@ pub struct PodMetric {
     pub usage: Option<f64>,
     /// The pod's request for the resource, same unit.
     pub request: f64,
-    /// Ready and past its initialization period. Unready pods are ignored on
-    /// scale-down and counted as 0 on scale-up, as the HPA does.
+    /// Not in the HPA's unready set (groupPods): `false` for Pending pods and,
+    /// for CPU, pods still initializing or never Ready. Unready pods are
+    /// ignored on scale-down and counted as 0 on scale-up. A Running pod
+    /// without metrics is `usage: None, ready: true` (missing), whatever its
+    /// Ready condition, because the HPA checks for metrics first.
     pub ready: bool,
 }
 

@@ -260,7 +260,7 @@ pub enum ResourceName {
 
 /// `behavior` as written: every field optional, filled from the HPA defaults
 /// of its direction when the policy is resolved.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BehaviorSpec {
     #[serde(default)]
@@ -269,7 +269,7 @@ pub struct BehaviorSpec {
     pub scale_down: Option<ScalingRulesSpec>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ScalingRulesSpec {
     #[serde(default, with = "optional_duration")]
@@ -278,10 +278,14 @@ pub struct ScalingRulesSpec {
     pub select_policy: Option<SelectPolicy>,
     #[serde(default)]
     pub policies: Option<Vec<ScalingPolicy>>,
+    /// autoscaling/v2 `behavior.scaleUp/scaleDown.tolerance`: the band on
+    /// this side of a ratio of 1; the policy's `tolerance` when absent.
+    #[serde(default)]
+    pub tolerance: Option<f64>,
 }
 
 /// Resolved behavior, as the planner uses it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Behavior {
     pub scale_up: ScalingRules,
@@ -302,6 +306,7 @@ impl BehaviorSpec {
                 stabilization_window: spec.stabilization_window.unwrap_or(default.stabilization_window),
                 select_policy: spec.select_policy.unwrap_or(default.select_policy),
                 policies: spec.policies.clone().unwrap_or(default.policies),
+                tolerance: spec.tolerance.or(default.tolerance),
             }
         }
         Behavior {
@@ -311,13 +316,16 @@ impl BehaviorSpec {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ScalingRules {
     #[serde(with = "duration")]
     pub stabilization_window: Duration,
     pub select_policy: SelectPolicy,
     pub policies: Vec<ScalingPolicy>,
+    /// Per-direction tolerance; `None`: the policy's `tolerance`.
+    #[serde(default)]
+    pub tolerance: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -527,6 +535,7 @@ pub mod defaults {
                     period: Duration::from_secs(15),
                 },
             ],
+            tolerance: None,
         }
     }
     /// HPA default: 300 s stabilization; up to 100 % per 15 s.
@@ -539,6 +548,7 @@ pub mod defaults {
                 value: 100,
                 period: Duration::from_secs(15),
             }],
+            tolerance: None,
         }
     }
     pub fn yes() -> bool {

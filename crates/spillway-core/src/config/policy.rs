@@ -29,6 +29,17 @@ pub struct Policy {
     pub pricing: Pricing,
 }
 
+impl Policy {
+    /// The tolerance band as (scale-up, scale-down): each direction's
+    /// `behavior.*.tolerance`, else the policy's `tolerance` (autoscaling/v2).
+    pub fn tolerances(&self) -> (f64, f64) {
+        (
+            self.behavior.scale_up.tolerance.unwrap_or(self.tolerance),
+            self.behavior.scale_down.tolerance.unwrap_or(self.tolerance),
+        )
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BurstPolicy {

@@ -218,6 +218,14 @@ pub fn policy(spec: &PolicySpec, base: &str, global: Option<&GlobalSpec>, errors
         ("scaleUp", &behavior.scale_up),
         ("scaleDown", &behavior.scale_down),
     ] {
+        if let Some(t) = rules.tolerance
+            && !(t.is_finite() && (0.0..1.0).contains(&t))
+        {
+            e(
+                &format!("behavior.{dir}.tolerance"),
+                format!("{t} must be in [0, 1)"),
+            );
+        }
         if rules.stabilization_window > MAX_STABILIZATION_WINDOW {
             e(
                 &format!("behavior.{dir}.stabilizationWindow"),

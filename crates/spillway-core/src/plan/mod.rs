@@ -46,14 +46,36 @@ pub fn plan(input: &PlanInput<'_>, state: &PolicyState) -> (Plan, PolicyState) {
         })
         .count() as u32;
 
-    // HPA's currentReplicas: our last decision, or after a restart what the world shows.
+    // HPA's currentReplicas is the Deployment's spec. With burst replicas
+    // the Deployment holds only part of D, so our last D stands for it as
+    // long as the Deployment still says what we last asked for; otherwise
+    // (a restart, a manual scale, a plan not carried out) the world counts.
     let overflow = burst_policy.map_or(VmOverflow::Pending, |b| b.vm_overflow);
-    let current = state.last_desired.unwrap_or(match (burst_policy, overflow) {
+    let world = match (burst_policy, overflow) {
         (Some(_), VmOverflow::Cap) => workload.spec_replicas + burst_active,
         _ => workload.spec_replicas,
-    });
+    };
+    let current = match (state.last_deployment, state.last_desired) {
+        (Some(asked), Some(d)) if asked == workload.spec_replicas => d,
+        _ => world,
+    };
     let ready = vm_counts.ready + burst_ready;
-    let desired = scaling::desired_replicas(policy, input.samples, current, ready, now, &mut next);
+    // As the HPA: a target scaled to 0 (by hand, never by Spillway, whose
+    // minReplicas is at least 1) is paused, not scaled back up. Spillway's
+    // own 0 (vmOverflow: cap on a full pool) is not a pause.
+    let paused = workload.spec_replicas == 0 && burst_active == 0 && state.last_deployment != Some(0);
+    let desired = if paused {
+        scaling::Desired {
+            replicas: 0,
+            reasons: vec![Reason {
+                code: ReasonCode::ScalingDisabled,
+                message: "the Deployment is scaled to 0: scaling is paused until it is scaled up again"
+                    .into(),
+            }],
+        }
+    } else {
+        scaling::desired_replicas(policy, input.samples, current, ready, now, &mut next)
+    };
     let d = desired.replicas;
     let mut reasons = desired.reasons;
 
@@ -121,6 +143,9 @@ pub fn plan(input: &PlanInput<'_>, state: &PolicyState) -> (Plan, PolicyState) {
         });
     }
 
+    if !paused {
+        next.last_deployment = Some(deployment_replicas);
+    }
     let plan = Plan {
         policy: policy.name.clone(),
         at: now,

@@ -305,3 +305,21 @@ fn reason_codes_serialize_as_their_metric_labels() {
         assert_eq!(json, serde_json::Value::String(code.as_str().to_string()));
     }
 }
+
+#[test]
+fn deployment_scaled_to_zero_by_hand_is_paused_not_scaled_back() {
+    // Issue 15 item 3: the HPA treats 0 replicas as paused.
+    let mut w = spike_world("{enabled: false}");
+    let _ = w.tick();
+    w.workload.spec_replicas = 0;
+    w.demand = 1500.0;
+    let p = w.tick();
+    assert_eq!(p.desired_replicas, 0);
+    assert!(p.scale.is_none(), "{p:#?}");
+    assert!(p.has_reason(ReasonCode::ScalingDisabled));
+    // Scaled up by hand again: the Deployment's count is the current one.
+    w.workload.spec_replicas = 3;
+    let p = w.tick();
+    assert!(!p.has_reason(ReasonCode::ScalingDisabled));
+    assert!(p.desired_replicas > 3, "{p:#?}");
+}

@@ -34,6 +34,12 @@ pub struct PolicyState {
     /// Changes of the desired replicas (+up, -down), for the rate policies.
     pub(crate) scale_events: VecDeque<(Timestamp, i64)>,
     pub(crate) last_desired: Option<u32>,
+    /// The Deployment replicas the last plan asked for. When the Deployment
+    /// says something else, someone scaled it by hand (or the plan was not
+    /// carried out): the world's count is the current one, as the HPA reads
+    /// `scale.spec.replicas` every time.
+    #[serde(default)]
+    pub(crate) last_deployment: Option<u32>,
     pub(crate) metrics_missing_since: Option<Timestamp>,
     /// Desired replicas per tick, for `burst.scaleInStabilization`.
     pub(crate) burst_demand: VecDeque<(Timestamp, u32)>,
@@ -171,6 +177,9 @@ pub enum ReasonCode {
     ScaleUpLimited,
     ScaleDownLimited,
     ScaleDownStabilized,
+    ScaleUpStabilized,
+    MissingPodsHold,
+    ScalingDisabled,
     ClampedToMin,
     ClampedToMax,
     Burst,
@@ -202,6 +211,9 @@ impl ReasonCode {
             ReasonCode::ScaleUpLimited => "scale_up_limited",
             ReasonCode::ScaleDownLimited => "scale_down_limited",
             ReasonCode::ScaleDownStabilized => "scale_down_stabilized",
+            ReasonCode::ScaleUpStabilized => "scale_up_stabilized",
+            ReasonCode::MissingPodsHold => "missing_pods_hold",
+            ReasonCode::ScalingDisabled => "scaling_disabled",
             ReasonCode::ClampedToMin => "clamped_to_min",
             ReasonCode::ClampedToMax => "clamped_to_max",
             ReasonCode::Burst => "burst",

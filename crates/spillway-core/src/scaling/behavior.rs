@@ -1,5 +1,8 @@
-//! HPA `behavior`: stabilization windows and rate policies
-//! (normalizeDesiredReplicasWithBehaviors in the HPA controller).
+//! HPA `behavior`: stabilization windows and rate policies, as
+//! `normalizeDesiredReplicasWithBehaviors` in k8s.io/kubernetes
+//! pkg/controller/podautoscaler/horizontal.go does them. Public so the
+//! conformance suite (tests/hpa_conformance) can drive each step with the
+//! upstream tables' recommendation and event logs.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -8,7 +11,15 @@ use crate::config::{ScalingPolicyKind, ScalingRules, SelectPolicy};
 use crate::plan::ReasonCode;
 use crate::time::Timestamp;
 
+/// Raw (pre-stabilization) recommendations, oldest first.
+pub type Recommendations = VecDeque<(Timestamp, u32)>;
+/// Changes of the replica count, oldest first: positive for a scale-up,
+/// negative for a scale-down. The HPA keeps two lists of magnitudes; one
+/// signed list carries the same information.
+pub type ScaleEvents = VecDeque<(Timestamp, i64)>;
+
 pub struct BehaviorInput<'a> {
+    /// The metrics' recommendation before stabilization (HPA `prenormalizedDesiredReplicas`).
     pub raw: u32,
     pub current: u32,
     pub min: u32,
@@ -18,10 +29,45 @@ pub struct BehaviorInput<'a> {
     pub now: Timestamp,
 }
 
+/// Why the rate step changed the stabilized recommendation (the HPA's
+/// `ScalingLimited` reasons; `DesiredWithinRange` is `None`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// `ScaleUpLimit`: a `behavior.scaleUp` policy.
+    ScaleUp,
+    /// `TooManyReplicas`: `maxReplicas`.
+    Max,
+    /// `ScaleDownLimit`: a `behavior.scaleDown` policy.
+    ScaleDown,
+    /// `TooFewReplicas`: `minReplicas`.
+    Min,
+}
+
+impl Limit {
+    pub fn code(self) -> ReasonCode {
+        match self {
+            Limit::ScaleUp => ReasonCode::ScaleUpLimited,
+            Limit::Max => ReasonCode::ClampedToMax,
+            Limit::ScaleDown => ReasonCode::ScaleDownLimited,
+            Limit::Min => ReasonCode::ClampedToMin,
+        }
+    }
+}
+
+/// The outcome of [`normalize`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Normalized {
+    /// After stabilization, before rate limits and min/max.
+    pub stabilized: u32,
+    pub replicas: u32,
+    pub limit: Option<Limit>,
+}
+
 /// Records `replicas` as this tick's recommendation and forgets those older
-/// than both stabilization windows.
+/// than both stabilization windows (the HPA reuses such slots instead; what
+/// the windows see is the same).
 pub fn remember(
-    recommendations: &mut VecDeque<(Timestamp, u32)>,
+    recommendations: &mut Recommendations,
     now: Timestamp,
     replicas: u32,
     up: &ScalingRules,
@@ -29,26 +75,20 @@ pub fn remember(
 ) {
     recommendations.push_back((now, replicas));
     let keep = up.stabilization_window.max(down.stabilization_window);
-    let cutoff = now.saturating_sub(keep);
-    while recommendations
-        .front()
-        .is_some_and(|&(t, _)| t <= cutoff && keep > Duration::ZERO)
-    {
-        recommendations.pop_front();
-    }
     if keep == Duration::ZERO {
         recommendations.clear();
+        return;
+    }
+    let cutoff = now.saturating_sub(keep);
+    while recommendations.front().is_some_and(|&(t, _)| t <= cutoff) {
+        recommendations.pop_front();
     }
 }
 
-/// Applies stabilization then rate limits then min/max. Records `raw` into
-/// `recommendations`; the caller records the resulting change into `events`.
-pub fn normalize(
-    input: &BehaviorInput<'_>,
-    recommendations: &mut VecDeque<(Timestamp, u32)>,
-    events: &VecDeque<(Timestamp, i64)>,
-) -> (u32, Vec<ReasonCode>) {
-    let mut reasons = Vec::new();
+/// `stabilizeRecommendationWithBehaviors`: the current replicas brought
+/// within [lowest recommendation in the scale-up window, highest in the
+/// scale-down window], both windows including `raw`; then records `raw`.
+pub fn stabilize(input: &BehaviorInput<'_>, recommendations: &mut Recommendations) -> u32 {
     let up_cutoff = input.now.saturating_sub(input.up.stabilization_window);
     let down_cutoff = input.now.saturating_sub(input.down.stabilization_window);
     let mut up_rec = input.raw;
@@ -61,76 +101,72 @@ pub fn normalize(
             down_rec = down_rec.max(v);
         }
     }
-    let mut stabilized = input.current.max(up_rec);
-    if stabilized > down_rec {
-        stabilized = down_rec;
-    }
-    if stabilized > input.raw && input.raw < input.current {
-        reasons.push(ReasonCode::ScaleDownStabilized);
-    }
+    let stabilized = input.current.max(up_rec).min(down_rec);
     remember(recommendations, input.now, input.raw, input.up, input.down);
+    stabilized
+}
 
+/// `convertDesiredReplicasWithBehaviorRate`: `desired` limited by the
+/// direction's policies (over the events of *both* directions in each
+/// policy's period) and by min/max.
+pub fn limit_rate(input: &BehaviorInput<'_>, desired: u32, events: &ScaleEvents) -> (u32, Option<Limit>) {
     let current = input.current;
-    let desired = stabilized;
-    let result = if desired > current {
+    if desired > current {
+        // Never below current: after a policy change the formula can say so.
         let limit = scale_up_limit(current, events, input.up, input.now).max(current);
-        let allowed = input.max.min(limit);
-        if desired > allowed {
-            reasons.push(if allowed < input.max {
-                ReasonCode::ScaleUpLimited
-            } else {
-                ReasonCode::ClampedToMax
-            });
-            allowed
+        let (allowed, why) = if input.max > limit {
+            (limit, Limit::ScaleUp)
         } else {
-            desired
+            (input.max, Limit::Max)
+        };
+        if desired > allowed {
+            return (allowed, Some(why));
         }
     } else if desired < current {
         let limit = scale_down_limit(current, events, input.down, input.now).min(current);
-        let allowed = input.min.max(limit);
-        if desired < allowed {
-            reasons.push(if allowed > input.min {
-                ReasonCode::ScaleDownLimited
-            } else {
-                ReasonCode::ClampedToMin
-            });
-            allowed
+        let (allowed, why) = if input.min < limit {
+            (limit, Limit::ScaleDown)
         } else {
-            desired
+            (input.min, Limit::Min)
+        };
+        if desired < allowed {
+            return (allowed, Some(why));
         }
-    } else {
-        desired
-    };
-    let clamped = result.clamp(input.min, input.max);
-    if clamped > result {
-        reasons.push(ReasonCode::ClampedToMin);
-    } else if clamped < result {
-        reasons.push(ReasonCode::ClampedToMax);
     }
-    (clamped, reasons)
+    (desired, None)
 }
 
-/// Sum of changes in one direction within `period` before `now`.
-fn change_in_period(events: &VecDeque<(Timestamp, i64)>, period: Duration, now: Timestamp, up: bool) -> i64 {
+/// Stabilization, then rate limits and min/max. Records `raw` into
+/// `recommendations`; the caller records the resulting change into `events`.
+pub fn normalize(
+    input: &BehaviorInput<'_>,
+    recommendations: &mut Recommendations,
+    events: &ScaleEvents,
+) -> Normalized {
+    let stabilized = stabilize(input, recommendations);
+    let (replicas, limit) = limit_rate(input, stabilized, events);
+    Normalized {
+        stabilized,
+        replicas,
+        limit,
+    }
+}
+
+/// `getReplicasChangePerPeriod` over both directions: the net change
+/// (added − removed) within `period` before `now`.
+fn net_change_in_period(events: &ScaleEvents, period: Duration, now: Timestamp) -> i64 {
     let cutoff = now.saturating_sub(period);
-    events
-        .iter()
-        .filter(|(t, d)| *t > cutoff && if up { *d > 0 } else { *d < 0 })
-        .map(|(_, d)| d.abs())
-        .sum()
+    events.iter().filter(|(t, _)| *t > cutoff).map(|(_, d)| d).sum()
 }
 
-fn scale_up_limit(
-    current: u32,
-    events: &VecDeque<(Timestamp, i64)>,
-    rules: &ScalingRules,
-    now: Timestamp,
-) -> u32 {
+/// `calculateScaleUpLimitWithScalingRules`: per policy, the replicas at the
+/// start of its period are `current − added + removed`.
+fn scale_up_limit(current: u32, events: &ScaleEvents, rules: &ScalingRules, now: Timestamp) -> u32 {
     if rules.select_policy == SelectPolicy::Disabled {
         return current;
     }
     let proposals = rules.policies.iter().map(|p| {
-        let start = i64::from(current) - change_in_period(events, p.period, now, true);
+        let start = i64::from(current) - net_change_in_period(events, p.period, now);
         match p.kind {
             ScalingPolicyKind::Pods => start + i64::from(p.value),
             ScalingPolicyKind::Percent => (start as f64 * (1.0 + f64::from(p.value) / 100.0)).ceil() as i64,
@@ -143,17 +179,13 @@ fn scale_up_limit(
     to_u32(limit.unwrap_or(i64::from(current)))
 }
 
-fn scale_down_limit(
-    current: u32,
-    events: &VecDeque<(Timestamp, i64)>,
-    rules: &ScalingRules,
-    now: Timestamp,
-) -> u32 {
+/// `calculateScaleDownLimitWithBehaviors`.
+fn scale_down_limit(current: u32, events: &ScaleEvents, rules: &ScalingRules, now: Timestamp) -> u32 {
     if rules.select_policy == SelectPolicy::Disabled {
         return current;
     }
     let proposals = rules.policies.iter().map(|p| {
-        let start = i64::from(current) + change_in_period(events, p.period, now, false);
+        let start = i64::from(current) - net_change_in_period(events, p.period, now);
         match p.kind {
             ScalingPolicyKind::Pods => start - i64::from(p.value),
             // Truncation, as the HPA's int32(float64(...)) conversion does.
@@ -173,12 +205,7 @@ fn to_u32(v: i64) -> u32 {
 }
 
 /// Drops events older than the longest policy period.
-pub fn prune_events(
-    events: &mut VecDeque<(Timestamp, i64)>,
-    up: &ScalingRules,
-    down: &ScalingRules,
-    now: Timestamp,
-) {
+pub fn prune_events(events: &mut ScaleEvents, up: &ScalingRules, down: &ScalingRules, now: Timestamp) {
     let longest = up
         .policies
         .iter()

@@ -3,10 +3,12 @@
 //! `behavior`, min/max, and `onMetricsMissing` (never towards zero because a
 //! source failed).
 
-mod behavior;
+pub mod behavior;
 mod replicas;
 
-pub use replicas::{MetricRecommendation, ReplicaContext, recommend};
+pub use replicas::{Held, MetricRecommendation, ReplicaContext, recommend};
+
+use behavior::Limit;
 
 use crate::config::Policy;
 use crate::metrics::MetricSample;
@@ -30,12 +32,38 @@ pub fn desired_replicas(
     state: &mut PolicyState,
 ) -> Desired {
     let mut reasons = Vec::new();
+    if state.last_desired.is_none() {
+        // recordInitialRecommendation: the first reconcile (a start, a
+        // restart, a new leader) counts the current replicas as a
+        // recommendation, so the scale-down stabilization window holds from
+        // here and history lost with the process does not turn into an
+        // immediate scale-down.
+        state.recommendations.push_back((now, current));
+    }
+    // As the HPA, a count outside [min, max] goes to the bound at once,
+    // before metrics, behavior or stabilization.
+    if current > policy.max_replicas || current < policy.min_replicas {
+        let (replicas, code, side) = if current > policy.max_replicas {
+            (policy.max_replicas, ReasonCode::ClampedToMax, "above maxReplicas")
+        } else {
+            (policy.min_replicas, ReasonCode::ClampedToMin, "below minReplicas")
+        };
+        reasons.push(reason(
+            code,
+            format!("current {current} replicas {side}: {replicas}"),
+        ));
+        push_direction(&mut reasons, current, replicas);
+        record_change(state, current, replicas, now);
+        return Desired { replicas, reasons };
+    }
+    let (tolerance_up, tolerance_down) = policy.tolerances();
     let ctx = ReplicaContext {
         current,
         ready,
-        tolerance: policy.tolerance,
+        tolerance_up,
+        tolerance_down,
     };
-    let mut best: Option<(u32, usize, f64)> = None;
+    let mut best: Option<(u32, usize, f64, Held)> = None;
     let mut missing: Vec<String> = Vec::new();
     for (i, spec) in policy.metrics.iter().enumerate() {
         // The newest sample for this metric wins.
@@ -48,9 +76,13 @@ pub fn desired_replicas(
             None => MetricRecommendation::Missing("no sample".into()),
         };
         match rec {
-            MetricRecommendation::Replicas { replicas, ratio } => {
-                if best.is_none_or(|(r, _, _)| replicas > r) {
-                    best = Some((replicas, i, ratio));
+            MetricRecommendation::Replicas {
+                replicas,
+                ratio,
+                held,
+            } => {
+                if best.is_none_or(|(r, _, _, _)| replicas > r) {
+                    best = Some((replicas, i, ratio, held));
                 }
             }
             MetricRecommendation::Missing(why) => missing.push(format!("metrics[{i}]: {why}")),
@@ -97,7 +129,7 @@ pub fn desired_replicas(
             record_change(state, current, replicas, now);
             return Desired { replicas, reasons };
         }
-        Some((replicas, index, ratio)) => {
+        Some((replicas, index, ratio, held)) => {
             state.metrics_missing_since = None;
             if !missing.is_empty() && replicas <= current {
                 // As the HPA: with a metric unavailable, only scale up.
@@ -107,14 +139,20 @@ pub fn desired_replicas(
                 ));
                 current
             } else {
-                if replicas == current {
-                    reasons.push(reason(
+                match held {
+                    Held::Tolerance => reasons.push(reason(
                         ReasonCode::WithinTolerance,
                         format!(
-                            "metrics[{index}] ratio {ratio:.3} within tolerance {}",
-                            policy.tolerance
+                            "metrics[{index}] ratio {ratio:.3} within tolerance (up {tolerance_up}, down {tolerance_down})"
                         ),
-                    ));
+                    )),
+                    Held::MissingPods => reasons.push(reason(
+                        ReasonCode::MissingPodsHold,
+                        format!(
+                            "metrics[{index}] ratio {ratio:.3} after counting missing/unready pods conservatively: holding {current}"
+                        ),
+                    )),
+                    Held::No => {}
                 }
                 replicas
             }
@@ -136,24 +174,47 @@ pub fn desired_replicas(
         down: &policy.behavior.scale_down,
         now,
     };
-    let (replicas, codes) = behavior::normalize(&input, &mut state.recommendations, &state.scale_events);
-    for code in codes {
-        let message = match code {
-            ReasonCode::ScaleUpLimited => {
-                format!("scale-up to {raw} limited to {replicas} by behavior.scaleUp")
-            }
-            ReasonCode::ScaleDownLimited => {
-                format!("scale-down to {raw} limited to {replicas} by behavior.scaleDown")
-            }
-            ReasonCode::ScaleDownStabilized => {
-                format!("scale-down to {raw} held at {replicas} by the scale-down stabilization window")
-            }
-            ReasonCode::ClampedToMin => format!("{raw} raised to minReplicas {}", policy.min_replicas),
-            ReasonCode::ClampedToMax => format!("{raw} capped at maxReplicas {}", policy.max_replicas),
-            _ => String::new(),
-        };
-        reasons.push(reason(code, message));
+    let out = behavior::normalize(&input, &mut state.recommendations, &state.scale_events);
+    let replicas = out.replicas;
+    if out.stabilized > raw {
+        reasons.push(reason(
+            ReasonCode::ScaleDownStabilized,
+            format!(
+                "recommendation {raw} held at {} by the scale-down stabilization window ({}s)",
+                out.stabilized,
+                policy.behavior.scale_down.stabilization_window.as_secs()
+            ),
+        ));
+    } else if out.stabilized < raw {
+        reasons.push(reason(
+            ReasonCode::ScaleUpStabilized,
+            format!(
+                "recommendation {raw} held at {} by the scale-up stabilization window ({}s)",
+                out.stabilized,
+                policy.behavior.scale_up.stabilization_window.as_secs()
+            ),
+        ));
     }
+    if let Some(limit) = out.limit {
+        let stabilized = out.stabilized;
+        let message = match limit {
+            Limit::ScaleUp => {
+                format!("scale-up to {stabilized} limited to {replicas} by behavior.scaleUp policies")
+            }
+            Limit::ScaleDown => {
+                format!("scale-down to {stabilized} limited to {replicas} by behavior.scaleDown policies")
+            }
+            Limit::Min => format!("{stabilized} raised to minReplicas {}", policy.min_replicas),
+            Limit::Max => format!("{stabilized} capped at maxReplicas {}", policy.max_replicas),
+        };
+        reasons.push(reason(limit.code(), message));
+    }
+    push_direction(&mut reasons, current, replicas);
+    record_change(state, current, replicas, now);
+    Desired { replicas, reasons }
+}
+
+fn push_direction(reasons: &mut Vec<Reason>, current: u32, replicas: u32) {
     if replicas > current {
         reasons.push(reason(
             ReasonCode::ScaleUp,
@@ -165,8 +226,6 @@ pub fn desired_replicas(
             format!("{current} → {replicas} replicas"),
         ));
     }
-    record_change(state, current, replicas, now);
-    Desired { replicas, reasons }
 }
 
 fn record_change(state: &mut PolicyState, current: u32, replicas: u32, now: Timestamp) {

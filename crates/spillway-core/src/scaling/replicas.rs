@@ -11,13 +11,29 @@ pub struct ReplicaContext {
     pub current: u32,
     /// Ready replicas, VM and burst (HPA `readyPodCount`).
     pub ready: u32,
-    pub tolerance: f64,
+    /// Band above a ratio of 1 inside which nothing scales up.
+    pub tolerance_up: f64,
+    /// Band below a ratio of 1 inside which nothing scales down.
+    pub tolerance_down: f64,
+}
+
+/// Why a recommendation equals the current replicas although the ratio is
+/// not 1 (so reasons can name the real cause).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Held {
+    /// Not held: the recommendation is the formula's.
+    No,
+    /// The ratio is within the tolerance band.
+    Tolerance,
+    /// Counting missing/unready pods conservatively reverses the direction
+    /// or lands within tolerance: the HPA keeps the current replicas.
+    MissingPods,
 }
 
 /// The recommendation for one metric, or why there is none.
 #[derive(Debug, Clone, PartialEq)]
 pub enum MetricRecommendation {
-    Replicas { replicas: u32, ratio: f64 },
+    Replicas { replicas: u32, ratio: f64, held: Held },
     Missing(String),
 }
 
@@ -38,11 +54,11 @@ pub fn recommend(spec: &MetricSpec, reading: &MetricReading, ctx: ReplicaContext
             if let Some(target) = r.target_average_utilization {
                 resource_utilization(pods, f64::from(target), ctx)
             } else if let Some(q) = &r.target_average_value {
-                let target = match r.name {
-                    ResourceName::Cpu => q.millis_ceil() as f64,
-                    ResourceName::Memory => q.units_ceil() as f64,
+                let (target, resolution) = match r.name {
+                    ResourceName::Cpu => (q.millis_ceil() as f64, 1.0),
+                    ResourceName::Memory => (q.units_ceil() as f64, 1000.0),
                 };
-                plain_average(pods, target, ctx)
+                plain_average(pods, target, resolution, ctx)
             } else {
                 MetricRecommendation::Missing("metric has no target".into())
             }
@@ -56,8 +72,22 @@ pub fn recommend(spec: &MetricSpec, reading: &MetricReading, ctx: ReplicaContext
     }
 }
 
-fn within(ratio: f64, tolerance: f64) -> bool {
-    (1.0 - ratio).abs() <= tolerance
+/// `Tolerances.isWithin` (autoscaling/v2): inclusive on both sides, so a
+/// ratio of exactly 1 + tolerance does not scale.
+fn within(ratio: f64, ctx: ReplicaContext) -> bool {
+    (1.0 - ctx.tolerance_down) <= ratio && ratio <= (1.0 + ctx.tolerance_up)
+}
+
+fn held(replicas: u32, ratio: f64, held: Held) -> MetricRecommendation {
+    MetricRecommendation::Replicas {
+        replicas,
+        ratio,
+        held,
+    }
+}
+
+fn computed(replicas: u32, ratio: f64) -> MetricRecommendation {
+    held(replicas, ratio, Held::No)
 }
 
 fn ceil_u32(x: f64) -> u32 {
@@ -72,32 +102,20 @@ fn ceil_u32(x: f64) -> u32 {
 /// External metric, AverageValue: `ceil(usage / target)`.
 fn external_average_value(usage: f64, target: f64, ctx: ReplicaContext) -> MetricRecommendation {
     let ratio = usage / (target * f64::from(ctx.current.max(1)));
-    if ctx.current > 0 && within(ratio, ctx.tolerance) {
-        return MetricRecommendation::Replicas {
-            replicas: ctx.current,
-            ratio,
-        };
+    if ctx.current > 0 && within(ratio, ctx) {
+        return held(ctx.current, ratio, Held::Tolerance);
     }
-    MetricRecommendation::Replicas {
-        replicas: ceil_u32(usage / target),
-        ratio,
-    }
+    computed(ceil_u32(usage / target), ratio)
 }
 
 /// External metric, Value: `ceil(usage / target × readyPods)`. With no ready
 /// pod the ratio is applied to one replica rather than to zero.
 fn external_value(usage: f64, target: f64, ctx: ReplicaContext) -> MetricRecommendation {
     let ratio = usage / target;
-    if within(ratio, ctx.tolerance) {
-        return MetricRecommendation::Replicas {
-            replicas: ctx.current,
-            ratio,
-        };
+    if within(ratio, ctx) {
+        return held(ctx.current, ratio, Held::Tolerance);
     }
-    MetricRecommendation::Replicas {
-        replicas: ceil_u32(ratio * f64::from(ctx.ready.max(1))),
-        ratio,
-    }
+    computed(ceil_u32(ratio * f64::from(ctx.ready.max(1))), ratio)
 }
 
 /// Resource utilization with the HPA's treatment of missing and unready pods.
@@ -111,14 +129,26 @@ fn resource_utilization(pods: &[PodMetric], target_pct: f64, ctx: ReplicaContext
             if requests <= 0.0 {
                 return None;
             }
-            Some(usage * 100.0 / requests / target_pct)
+            // GetResourceUtilizationRatio: a whole percent (integer division),
+            // so 299m of 3000m is 9 %, not 9.97 %.
+            let utilization = (usage * 100.0 / requests).floor();
+            Some(utilization / target_pct)
         },
-        |request| request * target_pct.max(100.0) / 100.0,
+        // Missing pods on a scale-down: request × max(100, target) / 100, an integer.
+        |request| (request * target_pct.max(100.0) / 100.0).floor(),
     )
 }
 
 /// Resource AverageValue: average usage per pod against the target.
-fn plain_average(pods: &[PodMetric], target: f64, ctx: ReplicaContext) -> MetricRecommendation {
+/// `resolution`: units per whole value of the HPA's milli-quantities (1 for
+/// millicores, 1000 for bytes), so the average is truncated as its integer
+/// division truncates it.
+fn plain_average(
+    pods: &[PodMetric],
+    target: f64,
+    resolution: f64,
+    ctx: ReplicaContext,
+) -> MetricRecommendation {
     rebalanced(
         pods,
         ctx,
@@ -127,7 +157,8 @@ fn plain_average(pods: &[PodMetric], target: f64, ctx: ReplicaContext) -> Metric
                 return None;
             }
             let usage: f64 = values.iter().map(|(u, _)| u).sum();
-            Some(usage / values.len() as f64 / target)
+            let average = (usage * resolution / values.len() as f64).floor() / resolution;
+            Some(average / target)
         },
         |_| target,
     )
@@ -152,7 +183,11 @@ fn rebalanced(
         }
         match p.usage {
             Some(u) if u.is_finite() && u >= 0.0 && p.ready => ready.push((u, p.request)),
-            // Unready pods, with or without metrics, are ignored (0 on scale-up), as the HPA does.
+            // groupPods' unready set (Pending pods; CPU pods still
+            // initializing): ignored, 0 on a scale-up. A Running pod without
+            // metrics is missing whatever its Ready condition, because the
+            // HPA checks for metrics before readiness; the metric source
+            // marks such pods `ready: true` (see PodMetric).
             _ if !p.ready => unready.push(p.request),
             _ => missing.push(p.request),
         }
@@ -162,16 +197,10 @@ fn rebalanced(
     };
     let rebalance_unready = !unready.is_empty() && ratio > 1.0;
     if !rebalance_unready && missing.is_empty() {
-        if within(ratio, ctx.tolerance) {
-            return MetricRecommendation::Replicas {
-                replicas: ctx.current,
-                ratio,
-            };
+        if within(ratio, ctx) {
+            return held(ctx.current, ratio, Held::Tolerance);
         }
-        return MetricRecommendation::Replicas {
-            replicas: ceil_u32(ratio * ready.len() as f64),
-            ratio,
-        };
+        return computed(ceil_u32(ratio * ready.len() as f64), ratio);
     }
     let mut all = ready.clone();
     if ratio < 1.0 {
@@ -183,29 +212,14 @@ fn rebalanced(
         all.extend(unready.iter().map(|&r| (0.0, r)));
     }
     let Some(new_ratio) = ratio_of(&all) else {
-        return MetricRecommendation::Replicas {
-            replicas: ctx.current,
-            ratio,
-        };
+        return held(ctx.current, ratio, Held::MissingPods);
     };
-    if within(new_ratio, ctx.tolerance)
-        || (ratio < 1.0 && new_ratio > 1.0)
-        || (ratio > 1.0 && new_ratio < 1.0)
-    {
-        return MetricRecommendation::Replicas {
-            replicas: ctx.current,
-            ratio: new_ratio,
-        };
+    if within(new_ratio, ctx) || (ratio < 1.0 && new_ratio > 1.0) || (ratio > 1.0 && new_ratio < 1.0) {
+        return held(ctx.current, new_ratio, Held::MissingPods);
     }
     let replicas = ceil_u32(new_ratio * all.len() as f64);
     if (new_ratio < 1.0 && replicas > ctx.current) || (new_ratio > 1.0 && replicas < ctx.current) {
-        return MetricRecommendation::Replicas {
-            replicas: ctx.current,
-            ratio: new_ratio,
-        };
+        return held(ctx.current, new_ratio, Held::MissingPods);
     }
-    MetricRecommendation::Replicas {
-        replicas,
-        ratio: new_ratio,
-    }
+    computed(replicas, new_ratio)
 }

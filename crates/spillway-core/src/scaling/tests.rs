@@ -81,7 +81,13 @@ fn doc_current_50m_target_100m_halves() {
         reading: pods(&[Some(50.0); 4], true),
         observed_at: at(0),
     };
-    let d = desired_replicas(&p, &[sample], 4, 4, at(0), &mut PolicyState::default());
+    // A controller that has been running: the first reconcile after a start
+    // would hold the current 4 for the stabilization window (see restart tests).
+    let mut st = PolicyState {
+        last_desired: Some(4),
+        ..PolicyState::default()
+    };
+    let d = desired_replicas(&p, &[sample], 4, 4, at(0), &mut st);
     assert_eq!(d.replicas, 2);
 }
 

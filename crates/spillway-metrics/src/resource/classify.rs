@@ -77,11 +77,14 @@ pub fn classify(
             });
             continue;
         }
+        // groupPods checks for metrics before readiness: a Running pod
+        // without them is missing (100 % of its request on a scale-down),
+        // Ready or not, so it is not put in the unready set here.
         let Some(usage) = by_name.get(name).map(|m| pod_usage(m, resource)).transpose()? else {
             out.push(PodMetric {
                 usage: None,
                 request,
-                ready: is_ready(pod),
+                ready: true,
             });
             continue;
         };
@@ -90,7 +93,7 @@ pub fn classify(
             out.push(PodMetric {
                 usage: None,
                 request,
-                ready: is_ready(pod),
+                ready: true,
             });
             continue;
         };
@@ -111,10 +114,6 @@ pub fn classify(
         return Err(SourceError::NoPods);
     }
     Ok(out)
-}
-
-fn is_ready(pod: &Pod) -> bool {
-    ready_condition(pod).is_some_and(|(status, _)| status == "True")
 }
 
 /// The Ready condition's status and last transition time.

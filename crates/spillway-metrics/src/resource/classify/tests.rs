@@ -297,3 +297,31 @@ fn unparsable_quantities_are_malformed() {
     let err = run(&[running("a")], &[metrics("a", "lots", NOW)], ResourceName::Cpu).expect_err("bad");
     assert_eq!(err.metric_label(), "malformed");
 }
+
+#[test]
+fn running_unready_pod_without_metrics_is_missing() {
+    // Issue 15 item 5: groupPods puts a Running pod without metrics in the
+    // missing set before looking at readiness, so it counts at 100 % of its
+    // request on a scale-down instead of being ignored.
+    let unready = pod(
+        "u",
+        "Running",
+        Some(("False", "2026-11-27T11:00:00Z")),
+        Some("2026-11-27T10:00:00Z"),
+        Some("1"),
+    );
+    let out = run(
+        &[running("a"), unready],
+        &[metrics("a", "250m", NOW)],
+        ResourceName::Cpu,
+    )
+    .expect("classified");
+    assert_eq!(
+        out[1],
+        PodMetric {
+            usage: None,
+            request: 1000.0,
+            ready: true
+        }
+    );
+}

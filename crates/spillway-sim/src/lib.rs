@@ -13,11 +13,13 @@ pub mod metrics_pipeline;
 pub mod oracle;
 pub mod report;
 pub mod scenario;
+pub mod seams;
 pub mod strategies;
 pub mod trace;
 pub mod world;
 
 use std::path::Path;
+use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 use spillway_core::snapshot::PodTemplate;
@@ -32,7 +34,7 @@ pub use strategies::{PlanRecord, Strategy, StrategyRun};
 #[derive(Debug, Clone)]
 pub struct Simulation {
     pub scenario: Scenario,
-    pub demand: Demand,
+    pub demand: Arc<Demand>,
     pub template: PodTemplate,
     /// Ready replicas at t = 0 for every strategy but static-peak.
     pub initial_replicas: u32,
@@ -88,7 +90,7 @@ impl Simulation {
         };
         Ok(Simulation {
             scenario,
-            demand,
+            demand: Arc::new(demand),
             template,
             initial_replicas,
             static_peak_replicas,

@@ -1,18 +1,20 @@
 //! The five strategies of a run and the loop that drives one world. The
-//! planner-driven strategies call `spillway_core::plan` every policy
-//! interval, exactly as the controller does; none of them decides anything
-//! here.
+//! planner-driven strategies run the controller's own tick
+//! (`spillway_controller::Controller::tick`) every policy interval, over the
+//! seams in [`crate::seams`]; none of them decides anything here.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
+use spillway_controller::status::StatusBoard;
+use spillway_controller::telemetry::Metrics;
+use spillway_controller::{Controller, ControllerOptions, LeaderGate, ManualClock, Parts, PolicyRuntime};
 use spillway_core::config::Policy;
-use spillway_core::plan::{PlanInput, PolicyState};
-use spillway_core::snapshot::ClusterSnapshot;
+use spillway_core::plan::Plan;
 use spillway_core::time::Timestamp;
 
 use crate::figures::{Figures, Point, Recorder, Sample};
-use crate::metrics_pipeline::MetricsPipeline;
+use crate::seams::{SimBackend, SimCluster, SimMetrics, lock};
 use crate::world::{World, WorldConfig};
 use crate::{RunOptions, Simulation};
 
@@ -119,59 +121,96 @@ fn world_config(strategy: Strategy, sim: &Simulation) -> WorldConfig {
     }
 }
 
-struct Controller {
-    policy: Arc<Policy>,
-    state: PolicyState,
+/// The shipped controller, ticking one policy in virtual time.
+struct Ticking {
+    controller: Controller<()>,
+    runtime: PolicyRuntime,
+    clock: ManualClock,
+    /// Runs the tick's futures; every seam answers at once, so a tick never
+    /// waits on anything but itself.
+    executor: tokio::runtime::Runtime,
     interval: u64,
-    locations: Vec<String>,
-    snapshot: ClusterSnapshot,
     decisions: u64,
     plans: Option<Vec<PlanRecord>>,
 }
 
-impl Controller {
-    fn tick(&mut self, world: &mut World, pipeline: &MetricsPipeline<'_>, sim: &Simulation, t: u64) {
-        let samples = pipeline.samples(&self.policy, t, world, &sim.scenario.requests);
-        if world.nodes.dirty {
-            self.snapshot = world.nodes.snapshot(&world.pods.status().template);
-        }
-        let now = Timestamp::from_secs(t as i64);
-        let inventory = world.aci.inventory(t as i64, &self.locations);
-        let input = PlanInput {
-            policy: &self.policy,
-            samples: &samples,
-            cluster: &self.snapshot,
-            workload: world.pods.status(),
-            inventory,
-            now,
+impl Ticking {
+    fn new(policy: Arc<Policy>, world: &Arc<Mutex<World>>, sim: &Simulation, timeline: bool) -> Option<Self> {
+        let s = &sim.scenario;
+        let executor = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .ok()?;
+        let clock = ManualClock::new(Timestamp::from_secs(0));
+        let parts = Parts {
+            cluster: Arc::new(SimCluster::new(
+                world.clone(),
+                policy.target.clone(),
+                sim.template.clone(),
+            )),
+            metrics_source: Arc::new(SimMetrics {
+                world: world.clone(),
+                demand: sim.demand.clone(),
+                spec: s.metrics.clone(),
+                capacity_per_replica: s.demand.capacity_per_replica,
+                requests: s.requests.clone(),
+            }),
+            backend: Arc::new(SimBackend::new(world.clone(), &policy)),
+            telemetry: Metrics::new().ok()?,
+            status: Arc::new(StatusBoard::new("simulator")),
+            leader: LeaderGate::always(),
+            clock: clock.clock(),
+            rebuild: None,
         };
-        let (plan, next) = spillway_core::plan(&input, &self.state);
-        self.state = next;
+        Some(Ticking {
+            // Inside the runtime: the controller's semaphores and timers
+            // belong to it.
+            controller: executor.block_on(async { Controller::new(parts, ControllerOptions::default()) }),
+            interval: policy.interval.as_secs().max(1),
+            runtime: PolicyRuntime::new(policy),
+            clock,
+            executor,
+            decisions: 0,
+            plans: timeline.then(Vec::new),
+        })
+    }
+
+    fn tick(&mut self, t: u64) {
+        self.clock.set(Timestamp::from_secs(t as i64));
+        let Ticking {
+            controller,
+            runtime,
+            executor,
+            ..
+        } = self;
+        let Ok(plan) = executor.block_on(controller.tick(runtime)) else {
+            return;
+        };
         if !plan.is_noop() {
             self.decisions += 1;
         }
-        if plan.deployment_replicas != world.pods.spec_replicas() {
-            world.set_replicas(plan.deployment_replicas);
-        }
-        world.apply_burst(&plan);
         if let Some(plans) = &mut self.plans
-            && (!plan.is_noop() || plan.desired_replicas != world.pods.spec_replicas())
+            && (!plan.is_noop() || plan.scale.is_some())
         {
-            plans.push(PlanRecord {
-                t,
-                desired: plan.desired_replicas,
-                deployment_replicas: plan.deployment_replicas,
-                burst_target: plan.burst_target,
-                creates: plan.creates.iter().map(|c| c.name.clone()).collect(),
-                drains: plan.drains.clone(),
-                deletes: plan.deletes.iter().map(|d| d.name.clone()).collect(),
-                reasons: plan
-                    .reasons
-                    .iter()
-                    .map(|r| format!("{}: {}", r.code.as_str(), r.message))
-                    .collect(),
-            });
+            plans.push(record(t, &plan));
         }
+    }
+}
+
+fn record(t: u64, plan: &Plan) -> PlanRecord {
+    PlanRecord {
+        t,
+        desired: plan.desired_replicas,
+        deployment_replicas: plan.deployment_replicas,
+        burst_target: plan.burst_target,
+        creates: plan.creates.iter().map(|c| c.name.clone()).collect(),
+        drains: plan.drains.clone(),
+        deletes: plan.deletes.iter().map(|d| d.name.clone()).collect(),
+        reasons: plan
+            .reasons
+            .iter()
+            .map(|r| format!("{}: {}", r.code.as_str(), r.message))
+            .collect(),
     }
 }
 
@@ -183,31 +222,20 @@ pub fn run_world(
     progress: &(dyn Fn(u64) + Sync),
 ) -> StrategyRun {
     let s = &sim.scenario;
-    let mut world = World::new(world_config(strategy, sim));
-    let pipeline = MetricsPipeline::new(&sim.demand, &s.metrics, s.demand.capacity_per_replica);
-    let mut controller = policy_for(strategy, &s.policy).map(|policy| Controller {
-        interval: policy.interval.as_secs().max(1),
-        locations: policy
-            .burst
-            .as_ref()
-            .map(|b| b.locations.clone())
-            .unwrap_or_default(),
-        policy,
-        state: PolicyState::default(),
-        snapshot: ClusterSnapshot::default(),
-        decisions: 0,
-        plans: opts.timeline.then(Vec::new),
-    });
+    let shared = Arc::new(Mutex::new(World::new(world_config(strategy, sim))));
+    let mut controller =
+        policy_for(strategy, &s.policy).and_then(|policy| Ticking::new(policy, &shared, sim, opts.timeline));
     let n = sim.demand.len() as u64;
     let mut recorder = Recorder::new(s.demand.capacity_per_replica, n, opts.timeline);
     const REPORT_EVERY: u64 = 3600;
     for t in 0..n {
-        world.advance_to(t as i64);
+        lock(&shared).advance_to(t as i64);
         if let Some(c) = controller.as_mut()
             && t % c.interval == 0
         {
-            c.tick(&mut world, &pipeline, sim, t);
+            c.tick(t);
         }
+        let mut world = lock(&shared);
         world.schedule();
         world.autoscale();
         world.accrue();
@@ -218,7 +246,7 @@ pub fn run_world(
     }
     progress(n % REPORT_EVERY);
     let decisions = controller.as_ref().map(|c| c.decisions).unwrap_or(0);
-    let (figures, series, timeline) = recorder.finish(&world, decisions);
+    let (figures, series, timeline) = recorder.finish(&lock(&shared), decisions);
     StrategyRun {
         strategy,
         figures,

@@ -16,7 +16,7 @@ use rand_chacha::ChaCha8Rng;
 use spillway_core::aci::GroupRequests;
 use spillway_core::burst::BurstState;
 use spillway_core::config::Pricing;
-use spillway_core::plan::Plan;
+use spillway_core::plan::CreateGroup;
 use spillway_core::snapshot::PodTemplate;
 
 pub use aci::{Aci, CreateSpec, Refusal};
@@ -274,34 +274,27 @@ impl World {
         }
     }
 
-    /// Applies the planner's ACI actions (the Deployment scale is applied by the caller).
-    pub fn apply_burst(&mut self, plan: &Plan) {
-        let now = self.now;
-        for c in &plan.creates {
-            let spec = CreateSpec {
-                name: &c.name,
-                ordinal: c.ordinal,
-                location: &c.location,
-                template_hash: &c.template_hash,
-                requests: c.requests,
-                listed: true,
-            };
-            if let Ok(Some(acc)) = self.aci.create(now, &spec, &mut self.rng_aci) {
-                self.push(
-                    acc.done_at,
-                    Event::GroupDone {
-                        id: acc.id,
-                        fails: acc.fails,
-                    },
-                );
-            }
+    /// A PUT of one of the planner's container groups (idempotent on the
+    /// name), as the ARM backend sends it.
+    pub fn create_group(&mut self, c: &CreateGroup) -> Result<(), Refusal> {
+        let spec = CreateSpec {
+            name: &c.name,
+            ordinal: c.ordinal,
+            location: &c.location,
+            template_hash: &c.template_hash,
+            requests: c.requests,
+            listed: true,
+        };
+        if let Some(acc) = self.aci.create(self.now, &spec, &mut self.rng_aci)? {
+            self.push(
+                acc.done_at,
+                Event::GroupDone {
+                    id: acc.id,
+                    fails: acc.fails,
+                },
+            );
         }
-        for name in &plan.drains {
-            self.aci.drain(name);
-        }
-        for d in &plan.deletes {
-            self.aci.delete(&d.name);
-        }
+        Ok(())
     }
 
     /// Seconds since the autoscaler last added nodes.

@@ -1,0 +1,245 @@
+//! The controller's three seams over the simulated world, so that the
+//! simulator runs `spillway_controller::Controller::tick` — the loop that
+//! ships, with its create backoff, unavailable locations, shared listing and
+//! executor — in virtual time (docs/architecture.md). Every call answers at
+//! once; time moves only when the simulator moves it.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use futures::future::BoxFuture;
+use spillway_controller::{
+    BurstBackend, BurstEndpoint, ClusterBuild, ClusterView, CreateRequest, Disabled, ListedGroup,
+    MetricRequest, MetricSource, SeamError, TemplateRefs, Workload,
+};
+use spillway_core::burst::BurstHeadroom;
+use spillway_core::config::{AciPriority, Policy, TargetRef};
+use spillway_core::metrics::MetricReading;
+use spillway_core::plan::Plan;
+use spillway_core::resources::Resources;
+use spillway_core::snapshot::{ClusterSnapshot, PodTemplate};
+use spillway_core::time::Timestamp;
+
+use crate::demand::Demand;
+use crate::metrics_pipeline::MetricsPipeline;
+use crate::scenario::MetricsPipelineSpec;
+use crate::world::{Refusal, World};
+
+/// The world one strategy runs in, shared by the seams and the simulator's
+/// per-second loop (which holds the lock only between ticks).
+pub type SharedWorld = Arc<Mutex<World>>;
+
+pub fn lock(world: &SharedWorld) -> MutexGuard<'_, World> {
+    match world.lock() {
+        Ok(w) => w,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+fn seconds(t: Timestamp) -> i64 {
+    t.millis().div_euclid(1000)
+}
+
+/// The cluster: nodes and pods of the world, the Deployment's scale.
+pub struct SimCluster {
+    world: SharedWorld,
+    target: TargetRef,
+    template: PodTemplate,
+    /// Rebuilt only when nodes or bound pods changed, as the kube adapter's
+    /// incremental snapshot would.
+    snapshot: Mutex<Arc<ClusterSnapshot>>,
+}
+
+impl SimCluster {
+    pub fn new(world: SharedWorld, target: TargetRef, template: PodTemplate) -> Self {
+        SimCluster {
+            world,
+            target,
+            template,
+            snapshot: Mutex::new(Arc::new(ClusterSnapshot::default())),
+        }
+    }
+}
+
+impl ClusterView for SimCluster {
+    /// The simulated template lives in the world; creates need nothing more.
+    type Template = ();
+
+    fn ready(&self) -> bool {
+        true
+    }
+
+    fn snapshot(&self) -> ClusterBuild {
+        let mut w = lock(&self.world);
+        let mut cached = match self.snapshot.lock() {
+            Ok(c) => c,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if w.nodes.dirty {
+            *cached = Arc::new(w.nodes.snapshot(&self.template));
+        }
+        ClusterBuild {
+            snapshot: cached.clone(),
+            skipped: Vec::new(),
+        }
+    }
+
+    fn workload(&self, target: &TargetRef) -> Result<Workload<()>, Disabled> {
+        if *target != self.target {
+            return Err(Disabled::TargetMissing {
+                kind: target.kind.clone(),
+                namespace: target.namespace.clone(),
+                name: target.name.clone(),
+            });
+        }
+        Ok(Workload {
+            status: lock(&self.world).pods.status().clone(),
+            template: Arc::new(()),
+        })
+    }
+
+    fn resolve_refs<'a>(&'a self, _: &'a str, _: &'a ()) -> BoxFuture<'a, Result<TemplateRefs, SeamError>> {
+        Box::pin(async { Ok(TemplateRefs::default()) })
+    }
+
+    fn scale<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a TargetRef,
+        replicas: u32,
+    ) -> BoxFuture<'a, Result<(), SeamError>> {
+        Box::pin(async move {
+            let mut w = lock(&self.world);
+            if w.pods.spec_replicas() != replicas {
+                w.set_replicas(replicas);
+            }
+            Ok(())
+        })
+    }
+
+    /// A burst replica left out of the EndpointSlice stops serving at once.
+    fn publish_endpoints<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a TargetRef,
+        _: &'a str,
+        endpoints: &'a [BurstEndpoint],
+    ) -> BoxFuture<'a, Result<(), SeamError>> {
+        Box::pin(async move {
+            let mut w = lock(&self.world);
+            for e in endpoints.iter().filter(|e| e.draining) {
+                w.aci.drain(&e.name);
+            }
+            Ok(())
+        })
+    }
+
+    fn remove_endpoints<'a>(&'a self, _: &'a str, _: &'a str) -> BoxFuture<'a, Result<bool, SeamError>> {
+        Box::pin(async { Ok(false) })
+    }
+
+    fn record<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a TargetRef,
+        _: &'a Plan,
+    ) -> BoxFuture<'a, Result<(), SeamError>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// ACI as the ARM backend would see it: the world's container groups, its
+/// rate windows and quota, refusals as the client reports them.
+pub struct SimBackend {
+    world: SharedWorld,
+    policy: String,
+    locations: Vec<String>,
+}
+
+impl SimBackend {
+    pub fn new(world: SharedWorld, policy: &Policy) -> Self {
+        SimBackend {
+            world,
+            policy: policy.name.clone(),
+            locations: policy
+                .burst
+                .as_ref()
+                .map(|b| b.locations.clone())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// Every listed group gets an address, so the executor publishes it.
+fn sim_ip(ordinal: u32) -> String {
+    format!("10.250.{}.{}", (ordinal >> 8) & 0xff, ordinal & 0xff)
+}
+
+impl BurstBackend<()> for SimBackend {
+    fn list<'a>(&'a self, _: &'a str, now: Timestamp) -> BoxFuture<'a, Result<Vec<ListedGroup>, SeamError>> {
+        Box::pin(async move {
+            let mut w = lock(&self.world);
+            let inventory = w.aci.inventory(seconds(now), &self.locations);
+            Ok(inventory
+                .replicas
+                .iter()
+                .map(|r| ListedGroup {
+                    policy: Some(self.policy.clone()),
+                    ip: Some(sim_ip(r.ordinal)),
+                    replica: r.clone(),
+                })
+                .collect())
+        })
+    }
+
+    fn create<'a>(&'a self, req: CreateRequest<'a, ()>) -> BoxFuture<'a, Result<(), SeamError>> {
+        Box::pin(async move {
+            match lock(&self.world).create_group(req.group) {
+                Ok(()) => Ok(()),
+                Err(Refusal::Quota) => Err(SeamError::location_unavailable(
+                    "quota_reached",
+                    "container group quota reached (simulated)",
+                )),
+                Err(Refusal::RateLimited) => Err(SeamError::new(
+                    "throttled",
+                    "subscription create rate exceeded (simulated)",
+                )),
+            }
+        })
+    }
+
+    fn delete<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), SeamError>> {
+        Box::pin(async move {
+            lock(&self.world).aci.delete(name);
+            Ok(())
+        })
+    }
+
+    fn headroom<'a>(&'a self, _: &'a str, _: AciPriority) -> BoxFuture<'a, BurstHeadroom> {
+        Box::pin(async move {
+            let mut w = lock(&self.world);
+            let now = w.now;
+            w.aci.inventory(now, &self.locations).headroom
+        })
+    }
+}
+
+/// The metric sources: demand through Prometheus' scrape and `rate()`
+/// window, per-pod usage through metrics-server's resolution.
+pub struct SimMetrics {
+    pub world: SharedWorld,
+    pub demand: Arc<Demand>,
+    pub spec: MetricsPipelineSpec,
+    pub capacity_per_replica: f64,
+    pub requests: Resources,
+}
+
+impl MetricSource for SimMetrics {
+    fn read<'a>(&'a self, req: MetricRequest<'a>) -> BoxFuture<'a, Result<MetricReading, SeamError>> {
+        Box::pin(async move {
+            let pipeline = MetricsPipeline::new(&self.demand, &self.spec, self.capacity_per_replica);
+            let t = u64::try_from(seconds(req.at)).unwrap_or(0);
+            let w = lock(&self.world);
+            Ok(pipeline.reading(req.spec, t, &w, &self.requests))
+        })
+    }
+}

@@ -112,6 +112,12 @@ impl Simulation {
 
     /// Runs every strategy on the same demand and seed. `progress` receives
     /// simulated seconds as they complete (summed over strategies).
+    /// The world `strategy` starts in: for tests that drive the controller
+    /// over [`seams`] themselves.
+    pub fn world(&self, strategy: Strategy) -> world::World {
+        world::World::new(strategies::world_config(strategy, self))
+    }
+
     pub fn run(&self, opts: &RunOptions, progress: &(dyn Fn(u64) + Sync)) -> Outcome {
         let worlds = [
             Strategy::Spillway,

@@ -88,7 +88,7 @@ pub fn policy_for(strategy: Strategy, policy: &Arc<Policy>) -> Option<Arc<Policy
     }
 }
 
-fn world_config(strategy: Strategy, sim: &Simulation) -> WorldConfig {
+pub(crate) fn world_config(strategy: Strategy, sim: &Simulation) -> WorldConfig {
     let s = &sim.scenario;
     let fixed = strategy == Strategy::StaticPeak;
     let mut initial_nodes: Vec<u32> = s.pools.iter().map(|p| p.spec.initial_nodes).collect();

@@ -90,7 +90,7 @@ impl Harness {
         while self.t < end {
             let t = self.t;
             lock(&self.world).advance_to(t as i64);
-            if t % interval == 0 {
+            if t.is_multiple_of(interval) {
                 self.clock.set(Timestamp::from_secs(t as i64));
                 let plan = self.controller.tick(&mut self.runtime).await.expect("tick");
                 each(t, &plan, &lock(&self.world));

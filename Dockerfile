@@ -5,7 +5,11 @@
 #   docker build -t spillway:dev .
 #   docker run --rm spillway:dev --help
 #
-# Stage 1 builds one statically linked binary for x86_64-unknown-linux-musl.
+# Stage 1 builds one statically linked binary for x86_64-unknown-linux-musl,
+# without the default features `simulate` and `demo`: the image carries the
+# controller (`run`, `plan`, `validate`), not the simulator's chart stack or
+# the fault-injecting ACI emulator (`cargo run -p spillway -- demo` from a
+# checkout has them).
 # Every dependency is Rust except aws-lc-sys (the TLS crypto provider), which
 # the `cc` crate compiles with musl-gcc; there is no OpenSSL. Stage 2 is
 # distroless/static: no shell, no package manager, no libc, only CA
@@ -24,7 +28,7 @@ COPY . .
 # (BuildKit); the binary is copied out of the cached target directory.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
-    cargo build --release --locked -p spillway --bin spillway --target "${TARGET}" \
+    cargo build --release --locked -p spillway --bin spillway --no-default-features --target "${TARGET}" \
  && cp "target/${TARGET}/release/spillway" /spillway \
  && ! ldd /spillway 2>/dev/null | grep -q '=>'
 

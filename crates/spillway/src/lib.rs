@@ -5,11 +5,13 @@
 
 pub mod aci_telemetry;
 pub mod config_file;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod lease_args;
 pub mod logging;
 pub mod plan_cmd;
 pub mod run;
 pub mod server;
+#[cfg(feature = "simulate")]
 pub mod simulate;
 pub mod validate;

@@ -4,7 +4,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use spillway::{demo, plan_cmd, run, simulate, validate};
+use spillway::{plan_cmd, run, validate};
+#[cfg(feature = "demo")]
+use spillway::demo;
+#[cfg(feature = "simulate")]
+use spillway::simulate;
 
 /// Spillway: scale a workload on its VM nodes and spill what does not fit into Azure Container Instances.
 #[derive(Debug, Parser)]
@@ -18,12 +22,14 @@ struct Cli {
 enum Command {
     /// Lint configuration documents offline: exit 0 if valid, 1 if not, 2 if unreadable.
     Validate(validate::ValidateArgs),
+    #[cfg(feature = "simulate")]
     /// What-if on a load trace with the real planner, in virtual time, against the baselines.
     Simulate(simulate::SimulateArgs),
     /// The controller: watch, plan, scale and burst (needs a cluster and Azure).
     Run(run::RunArgs),
     /// One planning pass against the live cluster; prints what would happen and why. No writes.
     Plan(plan_cmd::PlanArgs),
+    #[cfg(feature = "demo")]
     /// Everything local: the ACI emulator, a simulated cluster, a replayed demand, the real controller loop and /metrics.
     Demo(demo::DemoArgs),
 }
@@ -32,9 +38,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Validate(args) => validate::run(&args),
+        #[cfg(feature = "simulate")]
         Command::Simulate(args) => simulate::run(args),
         Command::Run(args) => block_on(run::run(args)),
         Command::Plan(args) => block_on(plan_cmd::run(args)),
+        #[cfg(feature = "demo")]
         Command::Demo(args) => block_on(demo::run(args)),
     }
 }

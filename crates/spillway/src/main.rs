@@ -4,11 +4,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use spillway::{plan_cmd, run, validate};
 #[cfg(feature = "demo")]
 use spillway::demo;
 #[cfg(feature = "simulate")]
 use spillway::simulate;
+use spillway::{plan_cmd, run, validate};
 
 /// Spillway: scale a workload on its VM nodes and spill what does not fit into Azure Container Instances.
 #[derive(Debug, Parser)]

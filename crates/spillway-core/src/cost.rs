@@ -46,6 +46,7 @@ mod tests {
             aci_vcpu_second: 0.0000113,
             aci_gb_second: 0.0000012,
             currency: "USD".into(),
+            ..Pricing::default()
         };
         let r = GroupRequests {
             cpu_centi: 100,

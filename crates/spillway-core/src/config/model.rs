@@ -99,7 +99,8 @@ pub enum AzureAuth {
     },
 }
 
-/// ACI prices per second, and the currency every cost is reported in.
+/// ACI prices per second, VM node prices, and the currency every cost is
+/// reported in.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Pricing {
@@ -109,6 +110,14 @@ pub struct Pricing {
     pub aci_gb_second: f64,
     #[serde(default = "defaults::currency")]
     pub currency: String,
+    /// Node prices per node class, for `vmOverflow: auto`. Empty: unknown,
+    /// and `auto` acts as `pending`.
+    #[serde(default)]
+    pub vm: Vec<VmPrice>,
+    /// What a node added for an overflow costs beyond the overflow itself:
+    /// its boot plus the cluster autoscaler's scale-down-unneeded-time.
+    #[serde(default = "defaults::vm_node_overhead", with = "duration")]
+    pub vm_node_overhead: Duration,
 }
 
 impl Default for Pricing {
@@ -117,7 +126,31 @@ impl Default for Pricing {
             aci_vcpu_second: defaults::aci_vcpu_second(),
             aci_gb_second: defaults::aci_gb_second(),
             currency: defaults::currency(),
+            vm: Vec::new(),
+            vm_node_overhead: defaults::vm_node_overhead(),
         }
+    }
+}
+
+/// The price of one node class (`node.kubernetes.io/instance-type`), or of
+/// every node when `instanceType` is left out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VmPrice {
+    #[serde(default)]
+    pub instance_type: Option<String>,
+    /// List price per node and hour.
+    pub price_per_hour: f64,
+    /// Fraction off the list price for reserved instances or a savings plan
+    /// (0.0–0.9).
+    #[serde(default)]
+    pub discount: f64,
+}
+
+impl VmPrice {
+    /// What an hour of the node really costs.
+    pub fn effective_hourly(&self) -> f64 {
+        self.price_per_hour * (1.0 - self.discount)
     }
 }
 
@@ -441,10 +474,15 @@ pub struct BurstRequests {
 pub enum VmOverflow {
     /// With a cluster autoscaler: the Deployment gets every desired replica;
     /// unschedulable pods stay Pending so the pool grows, ACI covers them meanwhile.
-    #[default]
     Pending,
     /// Fixed pool: the Deployment gets only what fits; ACI takes the rest.
     Cap,
+    /// Per tick, whichever is cheaper: `cap` while ACI costs less per
+    /// replica-hour than a VM slot, or while the overflow is not expected to
+    /// last long enough for a new node to pay for its overhead; else
+    /// `pending`. Without `pricing.vm` it acts as `pending`.
+    #[default]
+    Auto,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -502,6 +540,11 @@ pub mod defaults {
     }
     pub fn currency() -> String {
         "USD".to_string()
+    }
+    /// A node boots in 3–5 min and the cluster autoscaler removes it 10 min
+    /// after it became unneeded (its documented default).
+    pub fn vm_node_overhead() -> Duration {
+        Duration::from_secs(15 * 60)
     }
     pub fn prometheus_timeout() -> Duration {
         Duration::from_secs(5)

@@ -104,6 +104,38 @@ pub fn global(spec: &GlobalSpec, errors: &mut Vec<ConfigError>) {
     if spec.pricing.currency.trim().is_empty() {
         e("pricing.currency", "must not be empty".into());
     }
+    let mut classes = BTreeSet::new();
+    for (i, vm) in spec.pricing.vm.iter().enumerate() {
+        if !vm.price_per_hour.is_finite() || vm.price_per_hour < 0.0 {
+            e(
+                &format!("pricing.vm[{i}].pricePerHour"),
+                format!("{} must be a finite price of 0 or more", vm.price_per_hour),
+            );
+        }
+        if !(0.0..=0.9).contains(&vm.discount) {
+            e(
+                &format!("pricing.vm[{i}].discount"),
+                format!("{} must be a fraction between 0 and 0.9", vm.discount),
+            );
+        }
+        if !classes.insert(vm.instance_type.clone()) {
+            e(
+                &format!("pricing.vm[{i}].instanceType"),
+                match &vm.instance_type {
+                    Some(t) => format!("{t} is priced twice"),
+                    None => {
+                        "only one entry may leave instanceType out (the price of every other node)".into()
+                    }
+                },
+            );
+        }
+    }
+    if spec.pricing.vm_node_overhead > Duration::from_secs(24 * 3600) {
+        e(
+            "pricing.vmNodeOverhead",
+            format!("{:?} is more than a day", spec.pricing.vm_node_overhead),
+        );
+    }
     if let Some(prom) = &spec.metric_sources.prometheus {
         if let Err(m) = http_url(&prom.url) {
             e("metricSources.prometheus.url", m);

@@ -3,6 +3,7 @@
 
 mod burst;
 mod gc;
+pub mod placement;
 mod types;
 mod vm;
 
@@ -53,6 +54,8 @@ pub fn plan(input: &PlanInput<'_>, state: &PolicyState) -> (Plan, PolicyState) {
     let overflow = burst_policy.map_or(VmOverflow::Pending, |b| b.vm_overflow);
     let world = match (burst_policy, overflow) {
         (Some(_), VmOverflow::Cap) => workload.spec_replicas + burst_active,
+        // Either meaning may hold: the larger is the safer current.
+        (Some(_), VmOverflow::Auto) => workload.spec_replicas.max(vm_counts.scheduled() + burst_active),
         _ => workload.spec_replicas,
     };
     let current = match (state.last_deployment, state.last_desired) {
@@ -80,6 +83,32 @@ pub fn plan(input: &PlanInput<'_>, state: &PolicyState) -> (Plan, PolicyState) {
     let mut reasons = desired.reasons;
 
     let fit = capacity::fit_replicas(input.cluster, &workload.template);
+    let requests = match burst_policy.and_then(|b| b.requests.as_ref()) {
+        Some(r) => GroupRequests::from_override(r),
+        None => GroupRequests::from_template(&workload.template.requests),
+    };
+    // The overflow: more replicas wanted than the VM nodes hold now.
+    let overflowing = d > vm_counts.scheduled().saturating_add(fit.replicas);
+    next.overflow_since = match (overflowing, state.overflow_since) {
+        (false, _) => None,
+        (true, Some(since)) => Some(since),
+        (true, None) => Some(now),
+    };
+    let overflow = match overflow {
+        VmOverflow::Auto if burst_policy.is_some() => {
+            let (chosen, why) = placement::choose(
+                crate::cost::aci_replica_hourly(&requests, &policy.pricing),
+                placement::vm_replica_hourly(input.cluster, &workload.template, &policy.pricing),
+                next.overflow_since.map(|t| now.since(t)).unwrap_or_default(),
+                &policy.pricing,
+            );
+            if overflowing {
+                reasons.push(why);
+            }
+            chosen
+        }
+        other => other,
+    };
     let base = match burst_policy {
         Some(_) => vm::base_target(d, &vm_counts, fit.replicas, overflow),
         None => d,
@@ -87,7 +116,7 @@ pub fn plan(input: &PlanInput<'_>, state: &PolicyState) -> (Plan, PolicyState) {
     if base < d {
         reasons.push(Reason {
             code: ReasonCode::VmCapped,
-            message: format!("VM nodes hold {base} of {d} replicas (vmOverflow: cap)"),
+            message: format!("VM nodes hold {base} of {d} replicas; the rest stays on ACI (vmOverflow: cap)"),
         });
     }
     let soon = vm::expected_soon(&vm_counts, base, fit.replicas);
@@ -100,10 +129,6 @@ pub fn plan(input: &PlanInput<'_>, state: &PolicyState) -> (Plan, PolicyState) {
     let keep_target = d_stab.saturating_sub(vm_counts.ready);
     let keep_unstabilized = d.saturating_sub(vm_counts.ready);
 
-    let requests = match burst_policy.and_then(|b| b.requests.as_ref()) {
-        Some(r) => GroupRequests::from_override(r),
-        None => GroupRequests::from_template(&workload.template.requests),
-    };
     let decision = burst::decide(
         &burst::BurstInput {
             cluster_id: &policy.cluster_id,

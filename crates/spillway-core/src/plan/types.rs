@@ -45,6 +45,10 @@ pub struct PolicyState {
     pub(crate) burst_demand: VecDeque<(Timestamp, u32)>,
     /// Burst replicas taken out of the EndpointSlice, and since when.
     pub(crate) draining: BTreeMap<String, Timestamp>,
+    /// Since when the desired replicas exceed what the VM nodes hold
+    /// (`vmOverflow: auto` estimates the overflow's remaining time from it).
+    #[serde(default)]
+    pub(crate) overflow_since: Option<Timestamp>,
 }
 
 impl PolicyState {
@@ -197,6 +201,10 @@ pub enum ReasonCode {
     Rollout,
     Drain,
     VmCapped,
+    /// `vmOverflow: auto` keeps the overflow on ACI this tick.
+    PlacementAci,
+    /// `vmOverflow: auto` lets the overflow wait for new VM nodes this tick.
+    PlacementVm,
 }
 
 impl ReasonCode {
@@ -231,6 +239,8 @@ impl ReasonCode {
             ReasonCode::Rollout => "rollout",
             ReasonCode::Drain => "drain",
             ReasonCode::VmCapped => "vm_capped",
+            ReasonCode::PlacementAci => "placement_aci",
+            ReasonCode::PlacementVm => "placement_vm",
         }
     }
 }

@@ -43,7 +43,8 @@ impl VmCounts {
 /// pool), or only what is scheduled plus what fits (`cap`: fixed pool).
 pub fn base_target(desired: u32, counts: &VmCounts, fit: u32, overflow: VmOverflow) -> u32 {
     match overflow {
-        VmOverflow::Pending => desired,
+        // `auto` is resolved to one of the others before this is called.
+        VmOverflow::Pending | VmOverflow::Auto => desired,
         VmOverflow::Cap => desired.min(counts.scheduled().saturating_add(fit)),
     }
 }

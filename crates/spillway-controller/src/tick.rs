@@ -5,6 +5,7 @@ use std::time::Instant;
 use futures::future::join_all;
 use spillway_core::burst::{BurstHeadroom, BurstState};
 use spillway_core::config::Policy;
+use spillway_core::forecast::SeasonHistory;
 use spillway_core::metrics::{MetricReading, MetricSample};
 use spillway_core::plan::{Plan, PlanInput};
 use spillway_core::time::Timestamp;
@@ -108,7 +109,9 @@ impl<T: Send + Sync + 'static> Controller<T> {
         let inventory = self.inventory.for_policy(&listing, &policy.name, headroom, now);
         self.observe_provisioning(rt, &inventory.replicas, now);
 
+        let history = self.season_history(&policy, now).await;
         let input = PlanInput {
+            history: &history,
             policy: &policy,
             samples: &samples,
             cluster: &build.snapshot,
@@ -207,6 +210,59 @@ impl<T: Send + Sync + 'static> Controller<T> {
             }
         });
         join_all(reads).await
+    }
+
+    /// The past seasons of each Prometheus metric that `predict.seasons`
+    /// looks at: one range query per season and period, read from the
+    /// source every tick (no local history). A failed read leaves that
+    /// window out; the trend and the reactive path do not depend on it.
+    async fn season_history(&self, policy: &Policy, now: Timestamp) -> Vec<SeasonHistory> {
+        let p = &policy.predict;
+        if !p.enabled() || p.seasons.is_empty() {
+            return Vec::new();
+        }
+        let source = self.metrics_source.get();
+        let source: &dyn MetricSource = &*source;
+        let step = policy.interval.max(std::time::Duration::from_secs(1));
+        let mut out = Vec::new();
+        for (index, spec) in policy.metrics.iter().enumerate() {
+            if !matches!(spec, spillway_core::config::MetricSpec::Prometheus(_)) {
+                continue;
+            }
+            let windows = p
+                .seasons
+                .iter()
+                .flat_map(|s| (1..=p.season_count).map(move |k| *s * k))
+                .map(|back| async move {
+                    let _permit = self.metric_reads.acquire().await;
+                    let start = now.saturating_sub(back);
+                    let req = MetricRequest {
+                        policy: &policy.name,
+                        target: &policy.target,
+                        index,
+                        spec,
+                        at: now,
+                    };
+                    match tokio::time::timeout(
+                        self.options.metric_timeout,
+                        source.history(req, start, start + p.horizon, step),
+                    )
+                    .await
+                    {
+                        Ok(Ok(values)) => values,
+                        Ok(Err(e)) => {
+                            debug!(metric = index, error = %e, "season history unavailable");
+                            Vec::new()
+                        }
+                        Err(_) => Vec::new(),
+                    }
+                });
+            out.push(SeasonHistory {
+                index,
+                windows: join_all(windows).await,
+            });
+        }
+        out
     }
 
     /// Observes how long groups took from create to Ready.

@@ -164,6 +164,7 @@ fn ticks(policies: &[Arc<Policy>]) -> Vec<Tick> {
 
 fn plan_one(t: &Tick, cluster: &ClusterSnapshot) -> usize {
     let input = PlanInput {
+        history: &[],
         policy: &t.policy,
         samples: &t.samples,
         cluster,

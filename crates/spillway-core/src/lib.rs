@@ -9,6 +9,7 @@ pub mod burst;
 pub mod capacity;
 pub mod config;
 pub mod cost;
+pub mod forecast;
 pub mod metrics;
 pub mod plan;
 pub mod quantity;

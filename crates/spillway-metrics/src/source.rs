@@ -2,10 +2,13 @@
 //! (`spillway_controller::MetricSource`): Prometheus and metrics.k8s.io,
 //! dispatched on the metric's kind.
 
+use std::time::Duration;
+
 use futures::future::BoxFuture;
 use spillway_controller::SeamError;
 use spillway_core::config::MetricSpec;
 use spillway_core::metrics::MetricReading;
+use spillway_core::time::Timestamp;
 
 use crate::error::SourceError;
 use crate::prometheus::PrometheusClient;
@@ -66,6 +69,30 @@ impl MetricSource for Sources {
             self.read_typed(req)
                 .await
                 .map_err(|e| SeamError::new(e.metric_label(), e))
+        })
+    }
+
+    /// A Prometheus range query of the metric's own query.
+    fn history<'a>(
+        &'a self,
+        req: MetricRequest<'a>,
+        start: Timestamp,
+        end: Timestamp,
+        step: Duration,
+    ) -> BoxFuture<'a, Result<Vec<f64>, SeamError>> {
+        Box::pin(async move {
+            let (MetricSpec::Prometheus(p), Some(client)) = (req.spec, self.prometheus.as_ref()) else {
+                return Ok(Vec::new());
+            };
+            let samples = client
+                .range(&p.query, start, end, step, p.series)
+                .await
+                .map_err(|e| SeamError::new(e.metric_label(), e))?;
+            Ok(samples
+                .into_iter()
+                .map(|s| s.value)
+                .filter(|v| v.is_finite())
+                .collect())
         })
     }
 }

@@ -242,4 +242,30 @@ impl MetricSource for SimMetrics {
             Ok(pipeline.reading(req.spec, t, &w, &self.requests))
         })
     }
+
+    /// What Prometheus recorded of the replayed demand: never past `req.at`,
+    /// so a forecast sees only the part of the trace already replayed.
+    fn history<'a>(
+        &'a self,
+        req: MetricRequest<'a>,
+        start: Timestamp,
+        end: Timestamp,
+        step: std::time::Duration,
+    ) -> BoxFuture<'a, Result<Vec<f64>, SeamError>> {
+        Box::pin(async move {
+            if !matches!(req.spec, spillway_core::config::MetricSpec::Prometheus(_)) {
+                return Ok(Vec::new());
+            }
+            let pipeline = MetricsPipeline::new(&self.demand, &self.spec, self.capacity_per_replica);
+            let (start, end) = (seconds(start).max(0), seconds(end.min(req.at)));
+            let step = i64::try_from(step.as_secs().max(1)).unwrap_or(i64::MAX);
+            let mut out = Vec::new();
+            let mut t = start;
+            while t <= end {
+                out.push(pipeline.prometheus_value(t as u64));
+                t += step;
+            }
+            Ok(out)
+        })
+    }
 }

@@ -360,6 +360,7 @@ fn main() {
             let workload = cluster.status(&p.target).unwrap();
             let inventory = BurstInventory::default();
             let input = PlanInput {
+                history: &[],
                 policy: p,
                 samples: &samples,
                 cluster: &cluster.snapshot,

@@ -2,6 +2,8 @@
 //! `spillway-metrics` implements it over Prometheus and metrics.k8s.io; the
 //! simulator over its replayed demand.
 
+use std::time::Duration;
+
 use futures::future::BoxFuture;
 use spillway_core::config::{MetricSpec, TargetRef};
 use spillway_core::metrics::MetricReading;
@@ -23,6 +25,20 @@ pub struct MetricRequest<'a> {
 /// never invents a number for a failure.
 pub trait MetricSource: Send + Sync {
     fn read<'a>(&'a self, req: MetricRequest<'a>) -> BoxFuture<'a, Result<MetricReading, SeamError>>;
+
+    /// The metric's past values over `[start, end]` every `step` (for
+    /// `predict.seasons`), read from the source's own history: nothing is
+    /// kept locally, so a restarted controller forecasts at once. A source
+    /// without history answers an empty list: no seasonal forecast.
+    fn history<'a>(
+        &'a self,
+        _req: MetricRequest<'a>,
+        _start: Timestamp,
+        _end: Timestamp,
+        _step: Duration,
+    ) -> BoxFuture<'a, Result<Vec<f64>, SeamError>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
 }
 
 /// Which backend serves a metric; the label of per-source metrics.

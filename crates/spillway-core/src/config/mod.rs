@@ -4,12 +4,14 @@
 mod duration;
 pub mod model;
 mod parse;
+pub mod predict;
 
 pub use parse::MAX_DOCUMENT_BYTES;
 
 use std::fmt;
 
 pub use model::*;
+pub use predict::{Predict, PredictMode};
 
 /// One problem in the document, with the path of the offending value.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -185,6 +187,7 @@ fn resolve(spec: PolicySpec, global: &GlobalSpec) -> Policy {
         tolerance: spec.tolerance,
         behavior: spec.behavior.resolve(),
         on_metrics_missing: spec.on_metrics_missing,
+        predict: spec.predict,
         burst,
         pricing: global.pricing.clone(),
     }

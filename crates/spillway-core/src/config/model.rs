@@ -229,6 +229,8 @@ pub struct PolicySpec {
     #[serde(default)]
     pub on_metrics_missing: OnMetricsMissing,
     #[serde(default)]
+    pub predict: super::Predict,
+    #[serde(default)]
     pub burst: BurstSpec,
 }
 

@@ -24,6 +24,7 @@ pub struct Policy {
     pub tolerance: f64,
     pub behavior: Behavior,
     pub on_metrics_missing: OnMetricsMissing,
+    pub predict: super::Predict,
     /// `None` when bursting is disabled: plain HPA semantics.
     pub burst: Option<BurstPolicy>,
     pub pricing: Pricing,

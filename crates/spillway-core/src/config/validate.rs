@@ -302,6 +302,9 @@ pub fn policy(spec: &PolicySpec, base: &str, global: Option<&GlobalSpec>, errors
             "hold: false needs fallbackReplicas (Spillway never scales to zero on missing metrics)".into(),
         );
     }
+    for (path, message) in spec.predict.problems() {
+        e(&format!("predict.{path}"), message);
+    }
     burst(spec, global, &mut e);
 }
 

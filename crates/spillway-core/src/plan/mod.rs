@@ -77,7 +77,15 @@ pub fn plan(input: &PlanInput<'_>, state: &PolicyState) -> (Plan, PolicyState) {
             }],
         }
     } else {
-        scaling::desired_replicas(policy, input.samples, current, ready, now, &mut next)
+        scaling::desired_replicas_with_history(
+            policy,
+            input.samples,
+            input.history,
+            current,
+            ready,
+            now,
+            &mut next,
+        )
     };
     let d = desired.replicas;
     let mut reasons = desired.reasons;

@@ -116,6 +116,7 @@ impl World {
         let cluster = self.cluster();
         let samples = self.samples();
         let input = PlanInput {
+            history: &[],
             policy: &self.policy,
             samples: &samples,
             cluster: &cluster,

@@ -20,6 +20,8 @@ pub struct PlanInput<'a> {
     pub cluster: &'a ClusterSnapshot,
     pub workload: &'a WorkloadStatus,
     pub inventory: &'a BurstInventory,
+    /// Past seasons of each metric, for `predict.seasons` (empty without).
+    pub history: &'a [crate::forecast::SeasonHistory],
     pub now: Timestamp,
 }
 
@@ -49,6 +51,9 @@ pub struct PolicyState {
     /// (`vmOverflow: auto` estimates the overflow's remaining time from it).
     #[serde(default)]
     pub(crate) overflow_since: Option<Timestamp>,
+    /// Recent readings and open forecasts, for `predict`.
+    #[serde(default)]
+    pub(crate) forecast: crate::scaling::predict::ForecastState,
 }
 
 impl PolicyState {
@@ -201,6 +206,12 @@ pub enum ReasonCode {
     Rollout,
     Drain,
     VmCapped,
+    /// A forecast raised the desired replicas (scale-up only).
+    ForecastUp,
+    /// `predict.mode: report`: what the forecast would have done.
+    ForecastReport,
+    /// The forecast's recent error is too large: reactive only for now.
+    ForecastFallback,
     /// `vmOverflow: auto` keeps the overflow on ACI this tick.
     PlacementAci,
     /// `vmOverflow: auto` lets the overflow wait for new VM nodes this tick.
@@ -239,6 +250,9 @@ impl ReasonCode {
             ReasonCode::Rollout => "rollout",
             ReasonCode::Drain => "drain",
             ReasonCode::VmCapped => "vm_capped",
+            ReasonCode::ForecastUp => "forecast_up",
+            ReasonCode::ForecastReport => "forecast_report",
+            ReasonCode::ForecastFallback => "forecast_fallback",
             ReasonCode::PlacementAci => "placement_aci",
             ReasonCode::PlacementVm => "placement_vm",
         }

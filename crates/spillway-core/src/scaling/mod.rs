@@ -4,6 +4,7 @@
 //! source failed).
 
 pub mod behavior;
+pub mod predict;
 mod replicas;
 
 pub use replicas::{Held, MetricRecommendation, ReplicaContext, recommend};
@@ -26,6 +27,22 @@ pub struct Desired {
 pub fn desired_replicas(
     policy: &Policy,
     samples: &[MetricSample],
+    current: u32,
+    ready: u32,
+    now: Timestamp,
+    state: &mut PolicyState,
+) -> Desired {
+    desired_replicas_with_history(policy, samples, &[], current, ready, now, state)
+}
+
+/// [`desired_replicas`] with the metric history `predict.seasons` needs.
+/// A forecast above the reactive recommendation raises it (`predict.mode:
+/// act`) before behavior and stabilization, so a forecast never causes a
+/// scale-in: once it passes, the scale-down stabilization window applies.
+pub fn desired_replicas_with_history(
+    policy: &Policy,
+    samples: &[MetricSample],
+    history: &[crate::forecast::SeasonHistory],
     current: u32,
     ready: u32,
     now: Timestamp,
@@ -154,7 +171,13 @@ pub fn desired_replicas(
                     )),
                     Held::No => {}
                 }
-                replicas
+                match predict::boost(policy, samples, history, ctx, replicas, now, &mut state.forecast) {
+                    Some(b) => {
+                        reasons.push(b.reason);
+                        if b.act { b.replicas } else { replicas }
+                    }
+                    None => replicas,
+                }
             }
         }
     };

@@ -445,6 +445,9 @@ fn decision_labels(plan: &Plan) -> Option<(&'static str, &'static str)> {
                 | R::BurstScaleIn
                 | R::ReplaceFailed
                 | R::Rollout
+                | R::ZoneRebalance
+                | R::ZoneSpreadLimited
+                | R::NoZoneAvailable
         )
     });
     let reason = match (burst_reason, plan.deletes.first().map(|d| d.cause)) {
@@ -528,6 +531,7 @@ mod tests {
             name: "demo-web-3".into(),
             ordinal: 3,
             location: "westeurope".into(),
+            zone: None,
             template_hash: "h".into(),
             requests: GroupRequests {
                 cpu_centi: 50,

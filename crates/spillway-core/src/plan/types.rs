@@ -115,6 +115,9 @@ pub struct CreateGroup {
     pub name: String,
     pub ordinal: u32,
     pub location: String,
+    /// The availability zone, when `burst.zones` is set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zone: Option<String>,
     pub template_hash: String,
     pub requests: GroupRequests,
 }
@@ -197,6 +200,13 @@ pub enum ReasonCode {
     Rollout,
     Drain,
     VmCapped,
+    /// Fewer creates than wanted: more would break the template's zone
+    /// spread (`maxSkew`) or its required anti-affinity on zone.
+    ZoneSpreadLimited,
+    /// Every configured zone of the location answered a capacity error.
+    NoZoneAvailable,
+    /// One replica more in the emptiest zone, to even out the spread.
+    ZoneRebalance,
 }
 
 impl ReasonCode {
@@ -231,6 +241,9 @@ impl ReasonCode {
             ReasonCode::Rollout => "rollout",
             ReasonCode::Drain => "drain",
             ReasonCode::VmCapped => "vm_capped",
+            ReasonCode::ZoneSpreadLimited => "zone_spread_limited",
+            ReasonCode::NoZoneAvailable => "no_zone_available",
+            ReasonCode::ZoneRebalance => "zone_rebalance",
         }
     }
 }

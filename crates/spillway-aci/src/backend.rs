@@ -106,6 +106,8 @@ impl BurstBackend<PodTemplateSpec> for AciBackend {
                 network,
                 priority: req.priority,
                 limits: None,
+                zone: req.group.zone.clone(),
+                cluster_dns: req.dns.cloned(),
             };
             let resolver = resolver_from(req.refs);
             let translated = translate::translate(req.template, &spec, &resolver)

@@ -99,6 +99,8 @@ fn body(ordinal: u32, image: &str) -> (String, ContainerGroup) {
         network: Network::Public { dns_name_label: None },
         priority: AciPriority::Regular,
         limits: None,
+        zone: None,
+        cluster_dns: None,
     };
     let t = translate(&template(image), &spec, &MapResolver::default()).unwrap();
     (t.name, t.body)

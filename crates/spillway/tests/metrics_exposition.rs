@@ -47,8 +47,11 @@ fn series(text: &str) -> Vec<(String, BTreeMap<String, String>)> {
         .collect()
 }
 
+/// A label matcher: (label, operator, value).
+type Matcher = (String, String, String);
+
 /// Every `name{matchers}` of the dashboard's expressions, `$policy` = `web`.
-fn selectors() -> Vec<(String, Vec<(String, String, String)>)> {
+fn selectors() -> Vec<(String, Vec<Matcher>)> {
     let d: serde_json::Value = serde_json::from_str(DASHBOARD).expect("dashboard is JSON");
     let mut exprs = Vec::new();
     collect_exprs(&d, &mut exprs);
@@ -89,7 +92,7 @@ fn collect_exprs(v: &serde_json::Value, out: &mut Vec<String>) {
 }
 
 /// PromQL matchers: regexes are fully anchored.
-fn matches(labels: &BTreeMap<String, String>, (name, op, value): &(String, String, String)) -> bool {
+fn matches(labels: &BTreeMap<String, String>, (name, op, value): &Matcher) -> bool {
     let have = labels.get(name).map(String::as_str).unwrap_or("");
     let re = || Regex::new(&format!("^(?:{value})$")).expect("matcher regex");
     match op.as_str() {

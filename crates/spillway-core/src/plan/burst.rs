@@ -269,29 +269,49 @@ pub fn decide(input: &BurstInput<'_>, state: &mut PolicyState) -> BurstDecision 
         }
     }
 
-    // Zone rebalance: one replica more in the emptiest zone, which the next
-    // tick's scale-in takes back from the fullest one.
+    // Zone rebalance: replicas more in the emptiest zones now, which the
+    // next tick's scale-in takes back from the fullest ones. Counted on a
+    // copy of the spread after this tick's removals and own creates, so
+    // that a failure replaced in the same tick is not counted twice. Also
+    // beside a scale-in: removals come from the fullest zones, which cannot
+    // fill a hole that a failure left in the emptiest.
     let location = input.burst.and_then(|b| {
         b.locations
             .iter()
             .find(|l| !input.inventory.unavailable_locations.contains_key(*l))
     });
-    if creates_wanted == 0
-        && drains.is_empty()
-        && deletes.iter().all(|d| d.cause != DeleteCause::Unneeded)
+    if let Some(location) = location
+        && spread.is_active()
         && outdated == 0
         && target > 0
-        && live_now < cap
-        && let Some(location) = location
-        && spread.rebalance_worth(kept.iter().map(|r| r.zone.as_deref()), |z| {
-            !inv.unavailable_zones.contains_key(&zone_key(location, z))
-        })
     {
-        creates_wanted = 1;
-        reasons.push(reason(
-            ReasonCode::ZoneRebalance,
-            "burst replicas uneven across zones: adding one in the emptiest zone before removing one from the fullest".into(),
-        ));
+        let usable = |z: &str| !inv.unavailable_zones.contains_key(&zone_key(location, z));
+        let room = cap.saturating_sub(live_now);
+        let mut sim = spread.clone();
+        let mut zones_with_burst: Vec<Option<String>> = kept.iter().map(|r| r.zone.clone()).collect();
+        for _ in 0..creates_wanted.min(room) {
+            match sim.pick(usable) {
+                Ok(z) => zones_with_burst.push(Some(z)),
+                Err(_) => break,
+            }
+        }
+        let mut moves = 0;
+        while creates_wanted + moves < room
+            && sim.rebalance_worth(zones_with_burst.iter().map(Option::as_deref), usable)
+        {
+            match sim.pick(usable) {
+                Ok(z) => zones_with_burst.push(Some(z)),
+                Err(_) => break,
+            }
+            moves += 1;
+        }
+        if moves > 0 {
+            creates_wanted += moves;
+            reasons.push(reason(
+                ReasonCode::ZoneRebalance,
+                format!("burst replicas uneven across zones: adding {moves} in the emptiest zones before removing as many from the fullest"),
+            ));
+        }
     }
 
     // Groups deleted unserved free their room now; drained ones only once gone.

@@ -228,6 +228,7 @@ pub fn validate_group(name: &str, body: &Value, limits: &Limits) -> Result<Group
             return Err(invalid(&format!("tags.{k}"), "tag values must be strings"));
         }
     }
+    network::check_zones(root, name)?;
     let props = root
         .get("properties")
         .ok_or_else(|| invalid("properties", "required property is missing"))?;
@@ -246,6 +247,7 @@ pub fn validate_group(name: &str, body: &Value, limits: &Limits) -> Result<Group
             ));
         }
     }
+    network::check_dns(props)?;
     let restart = enum_value(
         props,
         "restartPolicy",
@@ -598,5 +600,6 @@ pub fn validate_group(name: &str, body: &Value, limits: &Limits) -> Result<Group
     })
 }
 
+mod network;
 #[cfg(test)]
 mod tests;

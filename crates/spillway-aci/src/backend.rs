@@ -24,6 +24,7 @@ use crate::{AciClient, AciError, DeleteOutcome};
 fn seam(e: AciError) -> SeamError {
     match e {
         AciError::NotLeader => SeamError::not_leader(),
+        e @ AciError::CapacityUnavailable { .. } => SeamError::capacity_unavailable(e.metric_label(), e),
         e if e.makes_location_unavailable() => SeamError::location_unavailable(e.metric_label(), e),
         e => SeamError::new(e.metric_label(), e),
     }
@@ -76,6 +77,7 @@ impl BurstBackend<PodTemplateSpec> for AciBackend {
                             ordinal: u32::MAX,
                             template_hash: String::new(),
                             location: String::new(),
+                            zone: None,
                             state: spillway_core::burst::BurstState::Failed,
                             created_at: now,
                         },
@@ -104,6 +106,8 @@ impl BurstBackend<PodTemplateSpec> for AciBackend {
                 network,
                 priority: req.priority,
                 limits: None,
+                zone: req.group.zone.clone(),
+                cluster_dns: req.dns.cloned(),
             };
             let resolver = resolver_from(req.refs);
             let translated = translate::translate(req.template, &spec, &resolver)

@@ -90,6 +90,27 @@ fn fmt_status(s: Option<u16>) -> String {
 }
 
 impl AciError {
+    /// Every value [`AciError::metric_label`] returns, so that the
+    /// controller's error counters can start at 0 for each.
+    pub const LABELS: &'static [&'static str] = &[
+        "quota_reached",
+        "capacity_unavailable",
+        "throttled_local",
+        "throttled",
+        "image_inaccessible",
+        "invalid_request",
+        "not_found",
+        "conflict",
+        "transient",
+        "operation_failed",
+        "deadline_exceeded",
+        "not_leader",
+        "auth",
+        "transport",
+        "malformed",
+        "invalid_argument",
+    ];
+
     /// A short, bounded label for metrics and logs.
     pub fn metric_label(&self) -> &'static str {
         match self {
@@ -290,6 +311,77 @@ mod tests {
             message: message.into(),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn every_label_is_listed_once() {
+        let s = String::new;
+        let all = [
+            AciError::QuotaReached {
+                code: s(),
+                message: s(),
+            },
+            AciError::CapacityUnavailable {
+                code: s(),
+                message: s(),
+            },
+            AciError::Throttled {
+                retry_after: None,
+                local: true,
+                message: s(),
+            },
+            AciError::Throttled {
+                retry_after: None,
+                local: false,
+                message: s(),
+            },
+            AciError::ImageInaccessible {
+                code: s(),
+                message: s(),
+            },
+            AciError::InvalidRequest {
+                status: 400,
+                code: s(),
+                message: s(),
+            },
+            AciError::NotFound {
+                code: s(),
+                message: s(),
+            },
+            AciError::Conflict {
+                code: s(),
+                message: s(),
+            },
+            AciError::Transient {
+                status: 503,
+                code: s(),
+                message: s(),
+                retry_after: None,
+            },
+            AciError::OperationFailed {
+                status: s(),
+                code: s(),
+                message: s(),
+            },
+            AciError::DeadlineExceeded {
+                operation: "x",
+                resource: s(),
+                waited: Duration::ZERO,
+            },
+            AciError::Auth {
+                status: None,
+                code: s(),
+                message: s(),
+            },
+            AciError::Transport(s()),
+            AciError::Malformed(s()),
+            AciError::InvalidArgument(s()),
+            AciError::NotLeader,
+        ];
+        let labels: std::collections::BTreeSet<_> = all.iter().map(AciError::metric_label).collect();
+        let listed: std::collections::BTreeSet<_> = AciError::LABELS.iter().copied().collect();
+        assert_eq!(labels, listed);
+        assert_eq!(listed.len(), AciError::LABELS.len(), "a label listed twice");
     }
 
     #[test]

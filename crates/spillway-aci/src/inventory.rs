@@ -81,6 +81,7 @@ pub fn map_group(g: &ContainerGroup, rules: HealthRules, fallback_created_at: Ti
             ordinal,
             template_hash: g.tags.get(TAG_TEMPLATE_HASH).cloned().unwrap_or_default(),
             location: g.location.clone().unwrap_or_default(),
+            zone: g.zones.first().cloned(),
             state: state_of(g, rules),
             created_at: created_at(g).unwrap_or(fallback_created_at),
         },

@@ -99,6 +99,8 @@ fn body(ordinal: u32, image: &str) -> (String, ContainerGroup) {
         network: Network::Public { dns_name_label: None },
         priority: AciPriority::Regular,
         limits: None,
+        zone: None,
+        cluster_dns: None,
     };
     let t = translate(&template(image), &spec, &MapResolver::default()).unwrap();
     (t.name, t.body)
@@ -398,4 +400,54 @@ async fn workload_identity_against_the_emulator_token_endpoint() {
     assert!(client.list().await.unwrap().is_empty());
     let issued = emu.state().tokens_issued;
     assert_eq!(issued.values().sum::<u64>(), 1, "{issued:?}");
+}
+
+/// Issue 17: a group for a VNet policy with `burst.dns` and a zone is
+/// accepted by the emulator (which validates `zones` and `dnsConfig` per the
+/// spec), keeps its zone, and maps back to a replica in that zone.
+#[tokio::test]
+async fn a_vnet_group_carries_its_zone_and_the_cluster_dns() {
+    let env = start(emu_config()).await;
+    let spec = GroupSpec {
+        cluster_id: "c1".into(),
+        policy: "web".into(),
+        ordinal: 3,
+        template_hash: "h1".into(),
+        namespace: "shop".into(),
+        location: "westeurope".into(),
+        network: Network::Private {
+            subnet_id: format!(
+                "/subscriptions/{SUB}/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/v/subnets/aci"
+            ),
+        },
+        priority: AciPriority::Regular,
+        limits: None,
+        zone: Some("2".into()),
+        cluster_dns: Some(spillway_core::config::ClusterDns {
+            name_server: "10.0.0.10".into(),
+            cluster_domain: "cluster.local".into(),
+        }),
+    };
+    let t = translate(&template("nginx:1.27"), &spec, &MapResolver::default()).unwrap();
+    let sent = serde_json::to_value(&t.body).unwrap();
+    assert_eq!(
+        sent["properties"]["dnsConfig"],
+        serde_json::json!({"nameServers": ["10.0.0.10"],
+            "searchDomains": "shop.svc.cluster.local svc.cluster.local cluster.local", "options": "ndots:5"})
+    );
+    env.client.create_or_update(&t.name, &t.body).await.unwrap();
+    let got = env.client.get(&t.name).await.unwrap().unwrap();
+    assert_eq!(got.zones, ["2"]);
+    match &inventory(&[got], "c1", HealthRules::default(), Timestamp(0))[..] {
+        [Owned::Replica { replica, .. }] => assert_eq!(replica.zone.as_deref(), Some("2")),
+        other => panic!("{other:?}"),
+    }
+    // The emulator refuses a dnsConfig without nameServers, as the spec requires.
+    let mut bad = sent.clone();
+    bad["properties"]["dnsConfig"] = serde_json::json!({"searchDomains": "cluster.local"});
+    let bad: ContainerGroup = serde_json::from_value(bad).unwrap();
+    match env.client.create_or_update("c1-web-4", &bad).await {
+        Err(AciError::InvalidRequest { code, .. }) => assert_eq!(code, "InvalidRequestContent"),
+        other => panic!("{other:?}"),
+    }
 }

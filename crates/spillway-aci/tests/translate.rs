@@ -28,6 +28,8 @@ fn spec() -> GroupSpec {
         },
         priority: AciPriority::Regular,
         limits: None,
+        zone: None,
+        cluster_dns: None,
     }
 }
 
@@ -500,4 +502,83 @@ fn what_aci_cannot_express_is_an_error_naming_the_field() {
         rejected(json!({"containers": [minimal_container()]}), &bad_name),
         TranslateError::Invalid { .. }
     ));
+}
+
+fn cluster_dns() -> spillway_core::config::ClusterDns {
+    spillway_core::config::ClusterDns {
+        name_server: "10.0.0.10".into(),
+        cluster_domain: "cluster.local".into(),
+    }
+}
+
+#[test]
+fn zone_and_cluster_dns_for_a_cluster_first_pod() {
+    let gs = GroupSpec {
+        zone: Some("2".into()),
+        cluster_dns: Some(cluster_dns()),
+        ..spec()
+    };
+    // The template's own dnsConfig is merged in, its options override.
+    let pod = json!({"containers": [minimal_container()], "dnsPolicy": "ClusterFirst",
+        "dnsConfig": {"nameservers": ["10.1.0.53"], "searches": ["corp.example"], "options": [{"name": "ndots", "value": "2"}, {"name": "edns0"}]}});
+    let (_, body) = build(pod, &gs);
+    assert_eq!(body["zones"], json!(["2"]));
+    assert_eq!(
+        props(&body)["dnsConfig"],
+        json!({"nameServers": ["10.0.0.10", "10.1.0.53"],
+            "searchDomains": "shop.svc.cluster.local svc.cluster.local cluster.local corp.example",
+            "options": "ndots:2 edns0"})
+    );
+    // The default policy (ClusterFirst) with no dnsConfig: what the kubelet writes.
+    let (_, body) = build(json!({"containers": [minimal_container()]}), &gs);
+    assert_eq!(
+        props(&body)["dnsConfig"],
+        json!({"nameServers": ["10.0.0.10"],
+            "searchDomains": "shop.svc.cluster.local svc.cluster.local cluster.local", "options": "ndots:5"})
+    );
+}
+
+#[test]
+fn dns_policy_default_and_none_do_not_get_the_cluster_dns() {
+    let gs = GroupSpec {
+        cluster_dns: Some(cluster_dns()),
+        ..spec()
+    };
+    let (_, body) = build(
+        json!({"containers": [minimal_container()], "dnsPolicy": "Default"}),
+        &gs,
+    );
+    assert!(props(&body).get("dnsConfig").is_none(), "{body}");
+    assert!(body.get("zones").is_none(), "no zone asked for: {body}");
+    let (_, body) = build(
+        json!({"containers": [minimal_container()], "dnsPolicy": "None", "dnsConfig": {"nameservers": ["1.1.1.1"]}}),
+        &gs,
+    );
+    assert_eq!(props(&body)["dnsConfig"], json!({"nameServers": ["1.1.1.1"]}));
+}
+
+#[test]
+fn cluster_dns_without_a_vnet_or_searches_without_servers_are_named_errors() {
+    let public = GroupSpec {
+        cluster_dns: Some(cluster_dns()),
+        network: Network::Public { dns_name_label: None },
+        ..spec()
+    };
+    let e = rejected(json!({"containers": [minimal_container()]}), &public);
+    assert_eq!(e.path(), "spec.dnsPolicy", "{e}");
+    assert!(e.to_string().contains("azure.subnetId"), "{e}");
+    let e = rejected(
+        json!({"containers": [minimal_container()], "dnsConfig": {"searches": ["corp.example"]}}),
+        &spec(),
+    );
+    assert_eq!(e.path(), "spec.dnsConfig.nameservers", "{e}");
+    let gs = GroupSpec {
+        cluster_dns: Some(cluster_dns()),
+        ..spec()
+    };
+    let e = rejected(
+        json!({"containers": [minimal_container()], "dnsConfig": {"nameservers": ["1.1.1.1", "8.8.8.8", "9.9.9.9"]}}),
+        &gs,
+    );
+    assert_eq!(e.path(), "spec.dnsConfig.nameservers", "{e}");
 }

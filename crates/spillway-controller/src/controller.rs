@@ -324,7 +324,7 @@ impl<T: Send + Sync + 'static> Controller<T> {
                 continue;
             }
             info!(policy = %name, interval = ?policy.interval, "policy active");
-            self.telemetry.init_policy(&name);
+            self.telemetry.init_policy(&name, policy.metrics.len());
             let token = cancel.child_token();
             let me = self.clone();
             let previous = finishing.remove(&name);

@@ -110,6 +110,7 @@ impl<T: Send + Sync + 'static> Controller<T> {
                 refs: &refs,
                 subnet_id: burst.subnet_id.as_deref(),
                 priority: burst.priority,
+                dns: burst.dns.as_ref(),
             };
             async move {
                 let _permit = self.writes.acquire().await;
@@ -126,7 +127,11 @@ impl<T: Send + Sync + 'static> Controller<T> {
                     rt.provisioning.insert(group.name.clone(), now);
                 }
                 Err(e) => {
-                    if e.makes_location_unavailable() {
+                    if let (true, Some(zone)) = (e.is_capacity(), &group.zone) {
+                        // A zone without capacity says nothing of the others.
+                        let key = spillway_core::burst::zone_key(&group.location, zone);
+                        self.inventory.mark_unavailable(&key, e.label(), now);
+                    } else if e.makes_location_unavailable() {
                         self.inventory.mark_unavailable(&group.location, e.label(), now);
                     } else if !e.is_not_leader() {
                         failed = true;

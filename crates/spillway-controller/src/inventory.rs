@@ -81,6 +81,8 @@ impl Inventory {
         self.stale.store(true, Ordering::Release);
     }
 
+    /// Keeps a location, or a zone (`spillway_core::burst::zone_key`), out
+    /// of new creates for a while.
     pub fn mark_unavailable(&self, location: &str, reason: &str, now: Timestamp) {
         if let Ok(mut m) = self.unavailable.lock() {
             m.insert(location.to_string(), (now, reason.to_string()));
@@ -104,6 +106,11 @@ impl Inventory {
         headroom: BurstHeadroom,
         now: Timestamp,
     ) -> BurstInventory {
+        // Zone keys are `location/zone`; location names have no `/`.
+        let (unavailable_zones, unavailable_locations) = self
+            .unavailable(now)
+            .into_iter()
+            .partition(|(k, _)| k.contains('/'));
         BurstInventory {
             replicas: listing
                 .iter()
@@ -111,7 +118,8 @@ impl Inventory {
                 .map(|g| g.replica.clone())
                 .collect(),
             headroom,
-            unavailable_locations: self.unavailable(now),
+            unavailable_locations,
+            unavailable_zones,
         }
     }
 }

@@ -1,6 +1,8 @@
 //! The controller's Prometheus metrics: one registry, every family labelled
 //! by `policy` where it belongs. Names are part of the dashboard's contract.
 
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use prometheus::{
@@ -31,7 +33,60 @@ pub struct Metrics {
     pub config_valid: Gauge,
     pub policy_enabled: GaugeVec,
     pub leader: Gauge,
+    pub build_info: GaugeVec,
+    /// `error` label values of `spillway_reconcile_errors_total` created at 0
+    /// for every active policy: the controller's own, plus what the adapters
+    /// declare ([`Metrics::declare_error_kinds`]).
+    error_kinds: Arc<Mutex<BTreeSet<&'static str>>>,
+    /// Policies [`Metrics::init_policy`] saw, so that kinds declared later
+    /// still start at 0 for them.
+    active: Arc<Mutex<BTreeSet<String>>>,
 }
+
+/// Failure kinds the loop itself reports (tick errors, disabled targets, a
+/// closed leader gate); adapters add theirs with `declare_error_kinds`.
+pub const CONTROLLER_ERROR_KINDS: &[&str] = &[
+    "not_synced",
+    "not_leader",
+    "target_missing",
+    "unsupported_kind",
+    "scaled_by_hpa",
+    "no_selector",
+    "template",
+];
+
+/// The (direction, reason) pairs of `spillway_scale_decisions_total` that
+/// ordinary operation produces (see `decision_labels`), created at 0 per
+/// policy. Rarer pairs (`orphaned`, a scale whose first reason is a clamp)
+/// still appear on their first decision.
+pub const INITIAL_DECISIONS: &[(&str, &str)] = &[
+    ("up", "scale_up"),
+    ("up", "scale_up_limited"),
+    ("up", "metrics_missing_fallback"),
+    ("down", "scale_down"),
+    ("down", "scale_down_limited"),
+    ("down", "metrics_missing_fallback"),
+    ("burst_up", "burst"),
+    ("burst_up", "replace_failed"),
+    ("burst_up", "rollout"),
+    ("burst_up", "location_fallback"),
+    ("burst_down", "burst_scale_in"),
+    ("burst_down", "backfill"),
+    ("burst_down", "drain"),
+    ("burst_down", "replace_failed"),
+    ("burst_down", "rollout"),
+];
+
+/// Every (source, outcome) of `spillway_metric_polls_total`.
+const POLL_SOURCES: [&str; 2] = ["prometheus", "metrics.k8s.io"];
+const POLL_OUTCOMES: [&str; 2] = ["ok", "missing"];
+
+/// The `revision` label of `spillway_build_info`: set at build time
+/// (`SPILLWAY_GIT_REVISION`, e.g. by the image build), `unknown` otherwise.
+const REVISION: &str = match option_env!("SPILLWAY_GIT_REVISION") {
+    Some(r) => r,
+    None => "unknown",
+};
 
 fn gauge_vec(r: &Registry, name: &str, help: &str, labels: &[&str]) -> prometheus::Result<GaugeVec> {
     let g = GaugeVec::new(Opts::new(name, help), labels)?;
@@ -192,19 +247,78 @@ impl Metrics {
                 r.register(Box::new(g.clone()))?;
                 g
             },
+            build_info: gauge_vec(
+                &r,
+                "spillway_build_info",
+                "Always 1; the labels say which build is running.",
+                &["version", "revision"],
+            )?,
             registry: r,
+            error_kinds: Arc::new(Mutex::new(CONTROLLER_ERROR_KINDS.iter().copied().collect())),
+            active: Arc::new(Mutex::new(BTreeSet::new())),
         };
+        m.build_info
+            .with_label_values(&[env!("CARGO_PKG_VERSION"), REVISION])
+            .set(1.0);
+        for source in POLL_SOURCES {
+            let _ = m.metric_poll_duration.with_label_values(&[source]);
+            for outcome in POLL_OUTCOMES {
+                let _ = m.metric_polls.with_label_values(&[source, outcome]);
+            }
+        }
         Ok(m)
     }
 
-    /// Creates a policy's histograms and cost counter at 0 when it becomes
-    /// active: the first burst replicas of a spike would otherwise be the
-    /// observations that create `spillway_burst_provision_seconds`, and no
-    /// `rate()` or `increase()` would ever see them.
-    pub fn init_policy(&self, policy: &str) {
+    /// Adds `error` label values (an adapter's error kinds) that start at 0
+    /// for every policy, active now or later.
+    pub fn declare_error_kinds(&self, kinds: &[&'static str]) {
+        let mut known = lock(&self.error_kinds);
+        known.extend(kinds.iter().copied());
+        for policy in lock(&self.active).iter() {
+            for kind in kinds {
+                let _ = self.reconcile_errors.with_label_values(&[policy.as_str(), kind]);
+            }
+        }
+    }
+
+    /// Creates every series of a policy with known label values at 0 when
+    /// it becomes active. A series born with its first increment hides that
+    /// increment from `rate()`/`increase()` (the first burst replicas of a
+    /// spike, the first error), and a dashboard panel over a series that
+    /// does not exist says "No data" rather than 0. A metric value starts as
+    /// NaN, not 0: 0 would read as a measurement; the first tick replaces it.
+    pub fn init_policy(&self, policy: &str, metric_count: usize) {
         let _ = self.burst_provision.with_label_values(&[policy]);
         let _ = self.reconcile_duration.with_label_values(&[policy]);
         let _ = self.burst_cost_total.with_label_values(&[policy]);
+        for g in [
+            &self.desired_replicas,
+            &self.vm_fit_replicas,
+            &self.burst_cost_per_hour,
+        ] {
+            let _ = g.with_label_values(&[policy]);
+        }
+        for state in VM_STATES {
+            let _ = self.vm_replicas.with_label_values(&[policy, state]);
+        }
+        for state in BURST_STATES {
+            let _ = self.burst_replicas.with_label_values(&[policy, state]);
+        }
+        for i in 0..metric_count {
+            let g = self.metric_value.with_label_values(&[policy, &i.to_string()]);
+            if g.get() == 0.0 {
+                g.set(f64::NAN);
+            }
+        }
+        for (direction, reason) in INITIAL_DECISIONS {
+            let _ = self
+                .scale_decisions
+                .with_label_values(&[policy, direction, reason]);
+        }
+        for kind in lock(&self.error_kinds).iter() {
+            let _ = self.reconcile_errors.with_label_values(&[policy, kind]);
+        }
+        lock(&self.active).insert(policy.to_string());
     }
 
     /// The text exposition format.
@@ -287,7 +401,12 @@ impl Metrics {
         for i in 0..metric_count {
             let _ = self.metric_value.remove_label_values(&[policy, &i.to_string()]);
         }
+        lock(&self.active).remove(policy);
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The `direction` and `reason` of a plan that changes something.
@@ -326,6 +445,9 @@ fn decision_labels(plan: &Plan) -> Option<(&'static str, &'static str)> {
                 | R::BurstScaleIn
                 | R::ReplaceFailed
                 | R::Rollout
+                | R::ZoneRebalance
+                | R::ZoneSpreadLimited
+                | R::NoZoneAvailable
         )
     });
     let reason = match (burst_reason, plan.deletes.first().map(|d| d.cause)) {
@@ -409,6 +531,7 @@ mod tests {
             name: "demo-web-3".into(),
             ordinal: 3,
             location: "westeurope".into(),
+            zone: None,
             template_hash: "h".into(),
             requests: GroupRequests {
                 cpu_centi: 50,

@@ -143,6 +143,7 @@ impl BurstBackend<()> for Endpoint {
                     location: req.group.location.clone(),
                     state: BurstState::Ready,
                     created_at: Timestamp::from_secs(0),
+                    zone: req.group.zone.clone(),
                 },
             );
             Ok(())

@@ -142,6 +142,7 @@ fn ticks(policies: &[Arc<Policy>]) -> Vec<Tick> {
                         ordinal: o,
                         template_hash: "h1".into(),
                         location: "westeurope".into(),
+                        zone: None,
                         state: BurstState::Ready,
                         created_at: Timestamp::from_secs(9_000),
                     })

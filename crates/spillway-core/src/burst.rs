@@ -28,6 +28,9 @@ pub struct BurstReplica {
     pub ordinal: u32,
     pub template_hash: String,
     pub location: String,
+    /// The availability zone (`zones[0]` of the group), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone: Option<String>,
     pub state: BurstState,
     pub created_at: Timestamp,
 }
@@ -55,4 +58,13 @@ pub struct BurstInventory {
     /// Locations that recently answered a quota or capacity error, with the reason.
     #[serde(default)]
     pub unavailable_locations: BTreeMap<String, String>,
+    /// Zones that recently answered a capacity error, keyed
+    /// `{location}/{zone}`, with the reason.
+    #[serde(default)]
+    pub unavailable_zones: BTreeMap<String, String>,
+}
+
+/// The key of a zone in [`BurstInventory::unavailable_zones`].
+pub fn zone_key(location: &str, zone: &str) -> String {
+    format!("{location}/{zone}")
 }

@@ -258,7 +258,7 @@ fn field_matches(r: &NodeSelectorRequirement, node_name: &str) -> bool {
 }
 
 /// A pod label selector; the empty selector matches everything.
-fn selector_matches(selector: &LabelSelector, labels: &Labels) -> bool {
+pub(crate) fn selector_matches(selector: &LabelSelector, labels: &Labels) -> bool {
     selector
         .match_labels
         .iter()

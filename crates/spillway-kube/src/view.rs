@@ -42,6 +42,32 @@ pub enum ViewError {
 }
 
 impl ViewError {
+    /// Every value [`ViewError::label`] returns (with the Kubernetes API
+    /// error kinds of [`crate::error_label`]), so that the controller's error
+    /// counters can start at 0 for each.
+    pub const LABELS: &'static [&'static str] = &[
+        "not_leader",
+        "target_missing",
+        "unsupported_kind",
+        "scaled_by_hpa",
+        "no_selector",
+        "template",
+        "service_missing",
+        "slice",
+        "conflict",
+        "ref_missing",
+        "unauthorized",
+        "forbidden",
+        "not_found",
+        "gone",
+        "invalid",
+        "throttled",
+        "server_error",
+        "api_error",
+        "transport",
+        "other",
+    ];
+
     /// A short, stable label for metrics.
     pub fn label(&self) -> &'static str {
         match self {

@@ -34,6 +34,10 @@ impl AciObserver {
             for code in codes {
                 let _ = self.0.aci_requests.with_label_values(&[op.as_str(), code]);
             }
+            // Throttling is the one failure the dashboard reads by code
+            // (`code="429"`): it starts at 0 too, so the panel says 0, not
+            // "No data".
+            let _ = self.0.aci_requests.with_label_values(&[op.as_str(), "429"]);
         }
     }
 }
@@ -54,8 +58,13 @@ impl spillway_aci::RequestObserver for AciObserver {
     }
 }
 
-/// The observer for a new ARM client, with the success series created at 0.
+/// The observer for a new ARM client, with the success series created at 0
+/// and the ARM and translation failure kinds declared, so that each policy's
+/// `spillway_reconcile_errors_total{error="throttled"}` (and the rest) exists
+/// at 0 before the first failure.
 pub fn observer(metrics: &Metrics) -> std::sync::Arc<AciObserver> {
+    metrics.declare_error_kinds(spillway_aci::AciError::LABELS);
+    metrics.declare_error_kinds(spillway_aci::translate::TranslateError::LABELS);
     let o = AciObserver(metrics.clone());
     o.init_series();
     std::sync::Arc::new(o)

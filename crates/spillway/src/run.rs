@@ -66,6 +66,7 @@ pub async fn run(args: RunArgs) -> Result<()> {
         .await
         .context("no Kubernetes client configuration (KUBECONFIG, ~/.kube/config or in-cluster)")?;
     let metrics = Metrics::new().context("registering metrics")?;
+    metrics.declare_error_kinds(spillway_kube::ViewError::LABELS);
     let status = Arc::new(StatusBoard::new(&args.lease.identity));
     let (bound, server) = server::serve(
         args.listen,

@@ -148,3 +148,25 @@ fn vnet_group_without_ip_address_gets_a_private_one() {
     );
     assert_eq!(spec.subnet.as_deref(), Some("/subscriptions/x/subnets/aci"));
 }
+
+#[test]
+fn zones_and_dns_config_follow_the_spec() {
+    let mut b = body();
+    b["zones"] = json!(["2"]);
+    b["properties"]["dnsConfig"] = json!({"nameServers": ["10.0.0.10"], "searchDomains": "shop.svc.cluster.local cluster.local", "options": "ndots:5"});
+    assert!(validate_group("cg-1", &b, &Limits::default()).is_ok());
+    let mut z = body();
+    z["zones"] = json!([2]);
+    assert_eq!(code("cg-1", &z), "InvalidRequestContent");
+    z["zones"] = json!("2");
+    assert_eq!(code("cg-1", &z), "InvalidRequestContent");
+    z["zones"] = json!([""]);
+    assert_eq!(code("cg-1", &z), "InvalidAvailabilityZone");
+    let mut d = body();
+    d["properties"]["dnsConfig"] = json!({"searchDomains": "cluster.local"});
+    assert_eq!(code("cg-1", &d), "InvalidRequestContent");
+    d["properties"]["dnsConfig"] = json!({"nameServers": ["10.0.0.10"], "searchDomains": ["cluster.local"]});
+    assert_eq!(code("cg-1", &d), "InvalidRequestContent");
+    d["properties"]["dnsConfig"] = json!({"nameServers": "10.0.0.10"});
+    assert_eq!(code("cg-1", &d), "InvalidRequestContent");
+}

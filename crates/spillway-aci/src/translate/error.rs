@@ -28,6 +28,9 @@ impl TranslateError {
         }
     }
 
+    /// Every value [`TranslateError::metric_label`] returns.
+    pub const LABELS: &'static [&'static str] = &["unsupported", "invalid", "unresolved", "too_large"];
+
     pub fn metric_label(&self) -> &'static str {
         match self {
             TranslateError::Unsupported { .. } => "unsupported",

@@ -14,6 +14,7 @@
 //! a reachable server).
 
 mod container;
+mod dns;
 mod env;
 mod error;
 mod probe;
@@ -64,6 +65,10 @@ pub struct GroupSpec {
     pub priority: AciPriority,
     /// Per-group maxima; `None` uses [`GroupLimits::for_priority`].
     pub limits: Option<GroupLimits>,
+    /// The availability zone (`zones: [zone]`), when the plan chose one.
+    pub zone: Option<String>,
+    /// `burst.dns`: the cluster DNS a `ClusterFirst` pod resolves through.
+    pub cluster_dns: Option<spillway_core::config::ClusterDns>,
 }
 
 /// The body to PUT, under its deterministic name.
@@ -154,6 +159,7 @@ pub fn translate(
     let body = ContainerGroup {
         location: Some(spec.location.clone()),
         tags: group_tags(&spec.cluster_id, &spec.policy, &spec.template_hash, spec.ordinal),
+        zones: spec.zone.iter().cloned().collect(),
         properties: ContainerGroupProperties {
             containers,
             init_containers,
@@ -171,7 +177,7 @@ pub fn translate(
                 .into(),
             ),
             sku: Some("Standard".into()),
-            extra: dns_config(pod)?,
+            extra: dns::dns_config(pod, spec)?,
             ..Default::default()
         },
         ..Default::default()
@@ -320,43 +326,4 @@ fn network(
         ..Default::default()
     });
     Ok((ip, subnets))
-}
-
-/// `dnsConfig` with name servers → ACI `dnsConfig`.
-fn dns_config(pod: &k8s::PodSpec) -> Result<serde_json::Map<String, serde_json::Value>, TranslateError> {
-    let mut extra = serde_json::Map::new();
-    let policy = pod.dns_policy.as_deref().unwrap_or("ClusterFirst");
-    let Some(cfg) = &pod.dns_config else {
-        if policy == "None" {
-            return Err(invalid("spec.dnsConfig", "dnsPolicy None needs a dnsConfig"));
-        }
-        return Ok(extra);
-    };
-    let servers = cfg.nameservers.clone().unwrap_or_default();
-    if servers.is_empty() {
-        return Err(unsupported(
-            "spec.dnsConfig.nameservers",
-            "ACI cannot add searches/options to the cluster's DNS; list the name servers",
-        ));
-    }
-    let mut d = serde_json::Map::new();
-    d.insert("nameServers".into(), servers.into());
-    if let Some(s) = cfg.searches.as_ref().filter(|s| !s.is_empty()) {
-        d.insert("searchDomains".into(), s.join(" ").into());
-    }
-    if let Some(o) = cfg.options.as_ref().filter(|o| !o.is_empty()) {
-        let opts: Vec<String> = o
-            .iter()
-            .filter_map(|o| {
-                let n = o.name.as_deref()?;
-                Some(match &o.value {
-                    Some(v) => format!("{n}:{v}"),
-                    None => n.to_string(),
-                })
-            })
-            .collect();
-        d.insert("options".into(), opts.join(" ").into());
-    }
-    extra.insert("dnsConfig".into(), d.into());
-    Ok(extra)
 }

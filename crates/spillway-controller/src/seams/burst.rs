@@ -34,6 +34,8 @@ pub struct CreateRequest<'a, T> {
     /// Private IPs in this subnet (`azure.subnetId`), else a public IP.
     pub subnet_id: Option<&'a str>,
     pub priority: AciPriority,
+    /// `burst.dns`: resolve through the cluster DNS (with `subnet_id` only).
+    pub dns: Option<&'a spillway_core::config::ClusterDns>,
 }
 
 pub trait BurstBackend<T>: Send + Sync {

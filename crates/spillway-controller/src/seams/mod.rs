@@ -18,6 +18,9 @@ pub enum SeamErrorKind {
     NotLeader,
     /// Quota or capacity: try the next location.
     LocationUnavailable,
+    /// No capacity for the group where it was asked for: a zonal group
+    /// makes only its zone unavailable, a regional one its location.
+    Capacity,
 }
 
 /// A seam call that failed, as the loop sees it: a stable metric label and
@@ -51,6 +54,18 @@ impl SeamError {
         }
     }
 
+    /// No capacity right now (ACI's `ServiceUnavailable` 409,
+    /// `InsufficientCapacity`): the zone of a zonal group, else the location.
+    pub fn capacity_unavailable(
+        label: &'static str,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        SeamError {
+            kind: SeamErrorKind::Capacity,
+            ..SeamError::new(label, source)
+        }
+    }
+
     /// The leader gate closed before the write could be sent.
     pub fn not_leader() -> Self {
         SeamError {
@@ -73,7 +88,14 @@ impl SeamError {
     }
 
     pub fn makes_location_unavailable(&self) -> bool {
-        self.kind == SeamErrorKind::LocationUnavailable
+        matches!(
+            self.kind,
+            SeamErrorKind::LocationUnavailable | SeamErrorKind::Capacity
+        )
+    }
+
+    pub fn is_capacity(&self) -> bool {
+        self.kind == SeamErrorKind::Capacity
     }
 }
 

@@ -1489,6 +1489,7 @@ fn arb_template() -> impl Strategy<Value = PodTemplate> {
                 tolerations,
                 required_node_affinity: affinity,
                 required_pod_anti_affinity: anti,
+                topology_spread: Vec::new(),
                 hash: "h".to_string(),
             },
         )

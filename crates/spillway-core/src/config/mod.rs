@@ -3,6 +3,7 @@
 
 mod duration;
 pub mod model;
+pub mod network;
 mod parse;
 pub mod predict;
 
@@ -11,6 +12,7 @@ pub use parse::MAX_DOCUMENT_BYTES;
 use std::fmt;
 
 pub use model::*;
+pub use network::{ClusterDns, DnsSpec, ZoneName};
 pub use predict::{Predict, PredictMode};
 
 /// One problem in the document, with the path of the offending value.
@@ -174,6 +176,11 @@ fn resolve(spec: PolicySpec, global: &GlobalSpec) -> Policy {
             max_surge: spec.burst.max_surge,
             locations,
             subnet_id: global.azure.as_ref().and_then(|az| az.subnet_id.clone()),
+            zones: spec.burst.zones.iter().map(ZoneName::as_zone).collect(),
+            dns: spec.burst.dns.as_ref().map(|d| ClusterDns {
+                name_server: d.name_server.clone(),
+                cluster_domain: d.cluster_domain.clone(),
+            }),
         }
     });
     Policy {

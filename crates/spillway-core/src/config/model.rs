@@ -443,6 +443,12 @@ pub struct BurstSpec {
     /// Extra replicas allowed while rolling to a new template (make before break).
     #[serde(default = "defaults::max_surge")]
     pub max_surge: u32,
+    /// Availability zones to spread burst replicas over; none: ACI's choice.
+    #[serde(default)]
+    pub zones: Vec<super::ZoneName>,
+    /// Cluster DNS for burst replicas (needs `azure.subnetId`).
+    #[serde(default)]
+    pub dns: Option<super::DnsSpec>,
 }
 
 impl Default for BurstSpec {
@@ -459,6 +465,8 @@ impl Default for BurstSpec {
             priority: AciPriority::default(),
             requests: None,
             max_surge: defaults::max_surge(),
+            zones: Vec::new(),
+            dns: None,
         }
     }
 }

@@ -61,6 +61,10 @@ pub struct BurstPolicy {
     pub locations: Vec<String>,
     /// `azure.subnetId`: private IPs in this subnet; public IPs when `None`.
     pub subnet_id: Option<String>,
+    /// `burst.zones` as ARM writes them (`"1"`); empty: no zone asked for.
+    pub zones: Vec<String>,
+    /// `burst.dns`: the cluster DNS a burst replica resolves through.
+    pub dns: Option<super::ClusterDns>,
 }
 
 mod humantime_millis {

@@ -341,6 +341,10 @@ fn burst(spec: &PolicySpec, global: Option<&GlobalSpec>, e: &mut impl FnMut(&str
     if b.drain_grace > Duration::from_secs(3600) {
         e("burst.drainGrace", "must be at most 1h".into());
     }
+    let subnet = global
+        .and_then(|g| g.azure.as_ref())
+        .and_then(|az| az.subnet_id.as_deref());
+    super::network::validate(&b.zones, b.dns.as_ref(), subnet, e);
     if let Some(g) = global {
         match &g.azure {
             None => e("burst.enabled", "needs the azure section in the document".into()),

@@ -1,13 +1,14 @@
 //! The burst side: how many container groups, which to create, drain and delete.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::aci::{self, GroupLimits, GroupRequests};
-use crate::burst::{BurstInventory, BurstReplica, BurstState};
+use crate::burst::{BurstInventory, BurstReplica, BurstState, zone_key};
 use crate::config::{BurstPolicy, Pricing};
 use crate::cost;
 use crate::time::Timestamp;
 
+use super::zones::{NoZone, ZoneRules, ZoneSpread};
 use super::{BurstCounts, CreateGroup, DeleteCause, DeleteGroup, PolicyState, Reason, ReasonCode};
 
 pub struct BurstInput<'a> {
@@ -27,6 +28,10 @@ pub struct BurstInput<'a> {
     /// `keep_target` without `scaleInStabilization`: the difference is what
     /// the stabilization holds.
     pub keep_unstabilized: u32,
+    /// The template's zone rules, and the workload's VM replicas per zone
+    /// (empty unless `burst.zones` is set and a rule counts VM replicas).
+    pub zone_rules: ZoneRules,
+    pub vm_zones: &'a BTreeMap<String, u32>,
     pub now: Timestamp,
 }
 
@@ -111,6 +116,9 @@ pub fn decide(input: &BurstInput<'_>, state: &mut PolicyState) -> BurstDecision 
             BurstState::Deleting => {}
         }
     }
+
+    let zones = input.burst.map_or(&[][..], |b| b.zones.as_slice());
+    let mut spread = ZoneSpread::new(zones, input.zone_rules, input.vm_zones, active.iter().copied());
 
     // Caps: maxReplicas, budget, regional quota. Live groups (active and
     // draining) all count: they all cost money and quota.
@@ -206,9 +214,16 @@ pub fn decide(input: &BurstInput<'_>, state: &mut PolicyState) -> BurstDecision 
         };
         // Remove in preference order until what remains is within what it
         // allows (removing an outdated replica can end a rollout's surge allowance).
+        // With zones, the fullest zone gives first, so that scale-in keeps
+        // the spread; within a zone (or without zones) the removal rank.
         kept.sort_by_key(|r| std::cmp::Reverse(removal_rank(r, hash)));
         while kept.len() as u32 > allowed_with_surge(&kept, hash, target, max_surge, cap) {
-            let Some(r) = kept.pop() else { break };
+            // `max_by_key` keeps the last of equals: the lowest rank, as a pop would.
+            let Some(i) = (0..kept.len()).max_by_key(|&i| spread.load(kept[i].zone.as_deref())) else {
+                break;
+            };
+            let r = kept.remove(i);
+            spread.removed(r.zone.as_deref());
             remove(r, input.now, state, &mut drains, &mut deletes);
         }
         reasons.push(reason(why, format!("{n_active} → {} burst replicas", kept.len())));
@@ -235,6 +250,7 @@ pub fn decide(input: &BurstInput<'_>, state: &mut PolicyState) -> BurstDecision 
             .find(|r| r.template_hash != hash && r.state != BurstState::Ready)
         {
             // Not serving yet: replacing it costs no capacity.
+            spread.removed(r.zone.as_deref());
             remove(r, input.now, state, &mut drains, &mut deletes);
             creates_wanted = 1;
             reasons.push(reason(
@@ -253,13 +269,58 @@ pub fn decide(input: &BurstInput<'_>, state: &mut PolicyState) -> BurstDecision 
         }
     }
 
+    // Zone rebalance: replicas more in the emptiest zones now, which the
+    // next tick's scale-in takes back from the fullest ones. Counted on a
+    // copy of the spread after this tick's removals and own creates, so
+    // that a failure replaced in the same tick is not counted twice. Also
+    // beside a scale-in: removals come from the fullest zones, which cannot
+    // fill a hole that a failure left in the emptiest.
+    let location = input.burst.and_then(|b| {
+        b.locations
+            .iter()
+            .find(|l| !input.inventory.unavailable_locations.contains_key(*l))
+    });
+    if let Some(location) = location
+        && spread.is_active()
+        && outdated == 0
+        && target > 0
+    {
+        let usable = |z: &str| !inv.unavailable_zones.contains_key(&zone_key(location, z));
+        let room = cap.saturating_sub(live_now);
+        let mut sim = spread.clone();
+        let mut zones_with_burst: Vec<Option<String>> = kept.iter().map(|r| r.zone.clone()).collect();
+        for _ in 0..creates_wanted.min(room) {
+            match sim.pick(usable) {
+                Ok(z) => zones_with_burst.push(Some(z)),
+                Err(_) => break,
+            }
+        }
+        let mut moves = 0;
+        while creates_wanted + moves < room
+            && sim.rebalance_worth(zones_with_burst.iter().map(Option::as_deref), usable)
+        {
+            match sim.pick(usable) {
+                Ok(z) => zones_with_burst.push(Some(z)),
+                Err(_) => break,
+            }
+            moves += 1;
+        }
+        if moves > 0 {
+            creates_wanted += moves;
+            reasons.push(reason(
+                ReasonCode::ZoneRebalance,
+                format!("burst replicas uneven across zones: adding {moves} in the emptiest zones before removing as many from the fullest"),
+            ));
+        }
+    }
+
     // Groups deleted unserved free their room now; drained ones only once gone.
     let freed = deletes
         .iter()
         .filter(|d| d.cause == DeleteCause::Unneeded)
         .count() as u32;
     let room = cap.saturating_sub(live_now - freed);
-    let creates = plan_creates(input, creates_wanted, room, &mut reasons);
+    let creates = plan_creates(input, creates_wanted, room, &mut spread, &mut reasons);
     if !drains.is_empty() {
         reasons.push(reason(
             ReasonCode::Drain,
@@ -320,6 +381,7 @@ fn plan_creates(
     input: &BurstInput<'_>,
     wanted: u32,
     room: u32,
+    spread: &mut ZoneSpread,
     reasons: &mut Vec<Reason>,
 ) -> Vec<CreateGroup> {
     let Some(b) = input.burst else { return Vec::new() };
@@ -354,15 +416,50 @@ fn plan_creates(
         ));
     }
     let used: BTreeSet<u32> = input.inventory.replicas.iter().map(|r| r.ordinal).collect();
-    (0u32..)
-        .filter(|o| !used.contains(o))
-        .take(n as usize)
-        .map(|ordinal| CreateGroup {
+    let unusable = &input.inventory.unavailable_zones;
+    let mut creates = Vec::new();
+    for ordinal in (0u32..).filter(|o| !used.contains(o)).take(n as usize) {
+        let zone = if spread.is_active() {
+            match spread.pick(|z| !unusable.contains_key(&zone_key(location, z))) {
+                Ok(z) => Some(z),
+                Err(why) => {
+                    reasons.push(no_zone_reason(why, n - creates.len() as u32, location, unusable));
+                    break;
+                }
+            }
+        } else {
+            None
+        };
+        creates.push(CreateGroup {
             name: aci::group_name(input.cluster_id, input.policy_name, ordinal),
             ordinal,
             location: location.clone(),
+            zone,
             template_hash: input.template_hash.to_string(),
             requests: input.requests,
-        })
-        .collect()
+        });
+    }
+    creates
+}
+
+fn no_zone_reason(why: NoZone, left: u32, location: &str, unusable: &BTreeMap<String, String>) -> Reason {
+    match why {
+        NoZone::Limited => reason(
+            ReasonCode::ZoneSpreadLimited,
+            format!(
+                "{left} creates held: one more replica in any usable zone of {location} would break the template's zone spread or anti-affinity"
+            ),
+        ),
+        NoZone::Unusable => {
+            let why: Vec<String> = unusable
+                .iter()
+                .filter(|(k, _)| k.starts_with(&format!("{location}/")))
+                .map(|(k, r)| format!("{k}: {r}"))
+                .collect();
+            reason(
+                ReasonCode::NoZoneAvailable,
+                format!("no zone of {location} can take new groups ({})", why.join("; ")),
+            )
+        }
+    }
 }

@@ -35,6 +35,7 @@ mod tests {
             ordinal: 0,
             template_hash: "h".into(),
             location: "westeurope".into(),
+            zone: None,
             state,
             created_at: Timestamp::from_secs(0),
         }

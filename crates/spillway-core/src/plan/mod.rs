@@ -6,6 +6,7 @@ mod gc;
 pub mod placement;
 mod types;
 mod vm;
+pub mod zones;
 
 #[cfg(test)]
 pub(crate) mod testkit;
@@ -137,6 +138,16 @@ pub fn plan(input: &PlanInput<'_>, state: &PolicyState) -> (Plan, PolicyState) {
     let keep_target = d_stab.saturating_sub(vm_counts.ready);
     let keep_unstabilized = d.saturating_sub(vm_counts.ready);
 
+    // VM replicas count toward the zone spread only when a zone rule of the
+    // template says so; the walk over the namespace's pods is skipped otherwise.
+    let zone_rules = zones::ZoneRules::of(&workload.template);
+    let vm_zones = match burst_policy {
+        Some(b) if !b.zones.is_empty() && zone_rules.any() => {
+            let location = b.locations.first().map(String::as_str).unwrap_or_default();
+            zones::vm_per_zone(input.cluster, &workload.template, location)
+        }
+        _ => Default::default(),
+    };
     let decision = burst::decide(
         &burst::BurstInput {
             cluster_id: &policy.cluster_id,
@@ -149,6 +160,8 @@ pub fn plan(input: &PlanInput<'_>, state: &PolicyState) -> (Plan, PolicyState) {
             create_target,
             keep_target,
             keep_unstabilized,
+            zone_rules,
+            vm_zones: &vm_zones,
             now,
         },
         &mut next,
@@ -221,3 +234,5 @@ fn stabilized_demand(state: &mut PolicyState, d: u32, now: Timestamp, window: Du
 mod proptests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod zone_proptests;

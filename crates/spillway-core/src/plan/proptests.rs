@@ -72,6 +72,7 @@ fn world(c: &Case) -> World {
             ordinal: i as u32,
             template_hash: if *current { "h1".into() } else { "h0".into() },
             location: "westeurope".into(),
+            zone: None,
             state,
             created_at: w.now,
         });

@@ -143,6 +143,7 @@ impl World {
                 ordinal: c.ordinal,
                 template_hash: c.template_hash.clone(),
                 location: c.location.clone(),
+                zone: c.zone.clone(),
                 state: BurstState::Provisioning,
                 created_at: self.now,
             });

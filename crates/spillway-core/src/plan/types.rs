@@ -124,6 +124,9 @@ pub struct CreateGroup {
     pub name: String,
     pub ordinal: u32,
     pub location: String,
+    /// The availability zone, when `burst.zones` is set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zone: Option<String>,
     pub template_hash: String,
     pub requests: GroupRequests,
 }
@@ -216,6 +219,13 @@ pub enum ReasonCode {
     PlacementAci,
     /// `vmOverflow: auto` lets the overflow wait for new VM nodes this tick.
     PlacementVm,
+    /// Fewer creates than wanted: more would break the template's zone
+    /// spread (`maxSkew`) or its required anti-affinity on zone.
+    ZoneSpreadLimited,
+    /// Every configured zone of the location answered a capacity error.
+    NoZoneAvailable,
+    /// One replica more in the emptiest zone, to even out the spread.
+    ZoneRebalance,
 }
 
 impl ReasonCode {
@@ -255,6 +265,9 @@ impl ReasonCode {
             ReasonCode::ForecastFallback => "forecast_fallback",
             ReasonCode::PlacementAci => "placement_aci",
             ReasonCode::PlacementVm => "placement_vm",
+            ReasonCode::ZoneSpreadLimited => "zone_spread_limited",
+            ReasonCode::NoZoneAvailable => "no_zone_available",
+            ReasonCode::ZoneRebalance => "zone_rebalance",
         }
     }
 }

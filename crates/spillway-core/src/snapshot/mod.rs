@@ -121,6 +121,17 @@ pub struct PodAntiAffinityTerm {
     pub namespaces: Vec<String>,
 }
 
+/// One `topologySpreadConstraints` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TopologySpread {
+    pub max_skew: u32,
+    pub topology_key: String,
+    /// `whenUnsatisfiable: DoNotSchedule`; `ScheduleAnyway` is a preference.
+    pub hard: bool,
+    pub label_selector: LabelSelector,
+}
+
 /// The scheduling-relevant part of the workload's pod template.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -139,6 +150,10 @@ pub struct PodTemplate {
     pub required_node_affinity: Vec<NodeSelectorTerm>,
     #[serde(default)]
     pub required_pod_anti_affinity: Vec<PodAntiAffinityTerm>,
+    /// `topologySpreadConstraints`; the burst side honours those on
+    /// `topology.kubernetes.io/zone` (plan::zones).
+    #[serde(default)]
+    pub topology_spread: Vec<TopologySpread>,
     /// Hash of the full template; a change rolls the burst replicas.
     pub hash: String,
 }

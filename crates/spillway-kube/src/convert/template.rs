@@ -9,7 +9,7 @@ use k8s_openapi::{
 use spillway_core::snapshot::{
     LabelSelector, LabelSelectorOperator, LabelSelectorRequirement, NodeSelectorOperator,
     NodeSelectorRequirement, NodeSelectorTerm, PodAntiAffinityTerm, PodTemplate, TaintEffect, Toleration,
-    TolerationOperator,
+    TolerationOperator, TopologySpread,
 };
 
 use super::{ConvertError, pod::effective_requests};
@@ -70,7 +70,40 @@ pub fn pod_template(namespace: &str, template: &PodTemplateSpec) -> Result<PodTe
             .collect::<Result<_, _>>()?,
         required_node_affinity,
         required_pod_anti_affinity,
+        topology_spread: spec
+            .topology_spread_constraints
+            .iter()
+            .flatten()
+            .enumerate()
+            .map(|(i, c)| topology_spread(c, i))
+            .collect::<Result<_, _>>()?,
         hash: template_hash(template),
+    })
+}
+
+/// One `topologySpreadConstraints` entry. The burst side honours those on
+/// `topology.kubernetes.io/zone`; the others are kept for what they say.
+fn topology_spread(
+    c: &k8s_openapi::api::core::v1::TopologySpreadConstraint,
+    i: usize,
+) -> Result<TopologySpread, ConvertError> {
+    let field = format!("topologySpreadConstraints[{i}]");
+    Ok(TopologySpread {
+        max_skew: u32::try_from(c.max_skew).unwrap_or(1).max(1),
+        topology_key: c.topology_key.clone(),
+        hard: c.when_unsatisfiable != "ScheduleAnyway",
+        label_selector: match &c.label_selector {
+            Some(s) => label_selector(s, &format!("{field}.labelSelector"))?,
+            // Without a selector the constraint counts no pod: nothing to spread.
+            None => LabelSelector {
+                match_labels: BTreeMap::new(),
+                match_expressions: vec![LabelSelectorRequirement {
+                    key: "spillway.io/matches-nothing".into(),
+                    operator: LabelSelectorOperator::Exists,
+                    values: vec![],
+                }],
+            },
+        },
     })
 }
 

@@ -170,6 +170,7 @@ impl Aci {
                 ordinal: spec.ordinal,
                 template_hash: spec.template_hash.to_string(),
                 location: spec.location.to_string(),
+                zone: None,
                 state: BurstState::Provisioning,
                 created_at: Timestamp::from_secs(now),
             });

@@ -10,6 +10,11 @@
 # Each trace is scaled so that its peak needs 2.5x the default scenario's
 # initial VM pool (the `--peak-replicas` default); extra arguments after OUT.md
 # go to every `spillway simulate` call (e.g. --duration 7d).
+#
+# It also replays a synthetic 5-year hourly trace (43,800 rows, generated into
+# the output directory at run time by `five_years_hourly` below, never
+# committed) and reports its wall time and peak RSS (`/usr/bin/time -v`'s
+# maximum resident set size, or VmHWM if GNU time is missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,11 +30,38 @@ fi
 command -v jq >/dev/null || { echo "error: jq is required (apt-get install jq)" >&2; exit 1; }
 
 cargo build --release --locked -p spillway >&2
-bin=target/release/spillway
+bin="${CARGO_TARGET_DIR:-target}/release/spillway"
 outdir="$(dirname "$out")"
 mkdir -p "$outdir"
 
 now() { date +%s.%N; }
+
+# Five years of hourly arrivals: a daily and a weekly cycle, a yearly drift and
+# ±5 % deterministic noise (awk's srand(12)), about 360,000 arrivals an hour.
+five_years_hourly() {
+  awk 'BEGIN { srand(12); pi = 3.14159265; print "t_seconds,value"
+    for (i = 0; i < 5 * 365 * 24; i++) { h = i % 24; d = int(i / 24)
+      v = 360000 * (1 + 0.5 * sin(2 * pi * (h - 9) / 24)) * (1 + 0.15 * sin(2 * pi * (d % 7) / 7)) \
+        * (1 + 0.1 * sin(2 * pi * d / 365)) * (0.95 + 0.1 * rand())
+      printf "%d,%.0f\n", i * 3600, v } }'
+}
+
+# Runs a command with its stdout discarded and prints its peak RSS in KiB.
+peak_rss_kb() {
+  if [ -x /usr/bin/time ]; then
+    /usr/bin/time -v "$@" 2>&1 >/dev/null | awk -F: '/Maximum resident set size/ { gsub(/ /, "", $2); print $2 }'
+  else
+    "$@" >/dev/null & pid=$!
+    hwm=0
+    while kill -0 "$pid" 2>/dev/null; do
+      h=$(awk '/VmHWM/ { print $2 }' "/proc/$pid/status" 2>/dev/null || echo 0)
+      [ "${h:-0}" -gt "$hwm" ] && hwm=$h
+      sleep 0.2
+    done
+    wait "$pid"
+    echo "$hwm"
+  fi
+}
 
 {
   echo "## Simulator benchmark"
@@ -42,6 +74,13 @@ now() { date +%s.%N; }
   wall=$(echo "$end - $start" | bc -l)
   secs=$(jq .simulated_seconds "$outdir/bench-7d.json")
   printf '7-day trace at 1 s, up to 1,000 nodes, all five strategies: **%.2f s wall** (%.0fx simulated time).\n\n' "$wall" "$(echo "$secs / $wall" | bc -l)"
+  five_years_hourly > "$outdir/synthetic-5y-hourly.csv"
+  rows=$(($(wc -l < "$outdir/synthetic-5y-hourly.csv") - 1))
+  start=$(now)
+  rss_kb=$(peak_rss_kb "$bin" simulate --trace "$outdir/synthetic-5y-hourly.csv" --json "$outdir/synthetic-5y-hourly.json" --report "$outdir/synthetic-5y-hourly.html")
+  end=$(now)
+  printf '5-year hourly trace (%d rows, %s simulated seconds), all five strategies: **%.1f s wall, %.0f MiB peak RSS**.\n\n' \
+    "$rows" "$(jq .simulated_seconds "$outdir/synthetic-5y-hourly.json")" "$(echo "$end - $start" | bc -l)" "$(echo "$rss_kb / 1024" | bc -l)"
   echo "| trace | strategy | unserved | shortfall replica·s | p99 shortfall | MTTR s | cost | VM | ACI | groups | peak burst | decisions |"
   echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   ratios=()

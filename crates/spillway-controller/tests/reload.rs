@@ -55,7 +55,7 @@ impl ClusterView for FullCluster {
             created_at: Timestamp::from_secs(0),
         };
         Ok(Workload {
-            status: WorkloadStatus {
+            status: Arc::new(WorkloadStatus {
                 spec_replicas: *self.spec_replicas.lock().unwrap(),
                 pods: vec![pod(0), pod(1)],
                 template: PodTemplate {
@@ -68,7 +68,7 @@ impl ClusterView for FullCluster {
                     hash: "v1".into(),
                     ..PodTemplate::default()
                 },
-            },
+            }),
             template: Arc::new(()),
         })
     }

@@ -310,7 +310,7 @@ impl spillway_controller::ClusterView for KubeClusterView {
         let status = workload_status(&d, &self.stores.pods.state())?;
         let template = d.spec.as_ref().map(|s| s.template.clone()).unwrap_or_default();
         Ok(Workload {
-            status,
+            status: Arc::new(status),
             template: Arc::new(template),
         })
     }

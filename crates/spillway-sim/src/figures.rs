@@ -1,6 +1,8 @@
 //! The figures of one strategy, measured second by second, and the
 //! downsampled series the report draws.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use crate::world::World;
@@ -65,7 +67,7 @@ pub struct Recorder {
     demand_total: f64,
     unserved: f64,
     shortfall_rs: f64,
-    shortfall: Vec<f32>,
+    shortfall: Histogram,
     episode_start: Option<u64>,
     last_short: u64,
     episodes: u64,
@@ -85,7 +87,7 @@ impl Recorder {
             demand_total: 0.0,
             unserved: 0.0,
             shortfall_rs: 0.0,
-            shortfall: Vec::with_capacity(seconds as usize),
+            shortfall: Histogram::default(),
             episode_start: None,
             last_short: 0,
             episodes: 0,
@@ -109,7 +111,7 @@ impl Recorder {
         self.unserved += short;
         let short_replicas = short / cpr;
         self.shortfall_rs += short_replicas;
-        self.shortfall.push(short_replicas as f32);
+        self.shortfall.add(short_replicas as f32);
         self.track_episode(t, short > 1e-9);
         let burst = u64::from(world.aci.live);
         self.peak_burst = self.peak_burst.max(burst);
@@ -191,7 +193,7 @@ impl Recorder {
         let figures = Figures {
             unserved_fraction: ratio(self.unserved, self.demand_total),
             shortfall_replica_seconds: self.shortfall_rs,
-            p99_shortfall_replicas: percentile(&mut self.shortfall, 0.99),
+            p99_shortfall_replicas: self.shortfall.percentile(0.99),
             mean_time_to_recover_seconds: ratio(self.episode_secs as f64, self.episodes as f64),
             cost_total: world.cost_vm + world.cost_aci,
             cost_vm: world.cost_vm,
@@ -211,6 +213,57 @@ pub fn bucket_for(seconds: u64) -> u64 {
 
 fn ratio(a: f64, b: f64) -> f64 {
     if b > 0.0 { a / b } else { 0.0 }
+}
+
+/// Every second's shortfall, as counts of distinct values: the same
+/// nearest-rank percentile as a vector of seconds, in memory that grows with
+/// the distinct values (mostly one: zero).
+#[derive(Debug, Clone, Default)]
+pub struct Histogram {
+    zeros: u64,
+    /// Counts by the bits of a positive `f32` (their order is the values' order).
+    counts: BTreeMap<u32, u64>,
+    n: u64,
+}
+
+impl Histogram {
+    /// Adds one value `≥ 0`.
+    pub fn add(&mut self, v: f32) {
+        self.add_n(v, 1);
+    }
+    /// Adds `n` equal values `≥ 0`.
+    pub fn add_n(&mut self, v: f32, n: u64) {
+        self.n += n;
+        if v > 0.0 {
+            *self.counts.entry(v.to_bits()).or_default() += n;
+        } else {
+            self.zeros += n;
+        }
+    }
+    pub fn len(&self) -> u64 {
+        self.n
+    }
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+    /// Nearest-rank percentile; 0 for an empty set.
+    pub fn percentile(&self, q: f64) -> f64 {
+        if self.n == 0 {
+            return 0.0;
+        }
+        let rank = ((q * self.n as f64).ceil() as u64).clamp(1, self.n) - 1;
+        let mut seen = self.zeros;
+        if rank < seen {
+            return 0.0;
+        }
+        for (bits, count) in &self.counts {
+            seen += count;
+            if rank < seen {
+                return f64::from(f32::from_bits(*bits));
+            }
+        }
+        0.0
+    }
 }
 
 /// Nearest-rank percentile; 0 for an empty set.
@@ -235,5 +288,20 @@ mod tests {
         z[0] = 5.0;
         assert_eq!(percentile(&mut z, 0.99), 0.0);
         assert_eq!(percentile(&mut [], 0.99), 0.0);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn histogram_percentile_equals_the_vector_one(
+            values in proptest::collection::vec(proptest::prop_oneof![proptest::strategy::Just(0.0f32), 0.0f32..50.0], 0..400),
+            q in 0.0f64..1.0,
+        ) {
+            let mut h = Histogram::default();
+            for v in &values {
+                h.add(*v);
+            }
+            let mut v = values.clone();
+            proptest::prop_assert_eq!(h.percentile(q).to_bits(), percentile(&mut v, q).to_bits());
+        }
     }
 }

@@ -49,6 +49,9 @@ pub struct RunOptions {
     pub timeline: bool,
     /// Simulate the strategies one after another instead of in parallel.
     pub sequential: bool,
+    /// Step the world through every second, even those where nothing can
+    /// happen (the reference the default loop is tested against; slower).
+    pub per_second: bool,
 }
 
 /// The result of a run: one entry per strategy, in [`Strategy::ALL`] order.
@@ -145,11 +148,7 @@ impl Simulation {
         let k = oracle::OracleInputs::from_simulation(self);
         runs.push(StrategyRun {
             strategy: Strategy::Oracle,
-            figures: oracle::oracle(
-                self.demand.series(),
-                self.scenario.demand.capacity_per_replica,
-                &k,
-            ),
+            figures: oracle::oracle(&self.demand, self.scenario.demand.capacity_per_replica, &k),
             series: Vec::new(),
             timeline: None,
             plans: None,

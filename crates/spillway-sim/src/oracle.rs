@@ -18,6 +18,7 @@ use spillway_core::aci::GroupRequests;
 use spillway_core::cost::aci_replica_hourly;
 
 use crate::Simulation;
+use crate::demand::Demand;
 use crate::figures::Figures;
 
 /// Inputs of the bound, exposed for tests and the report.
@@ -55,7 +56,9 @@ impl OracleInputs {
 }
 
 /// The bound and how it splits; costs in the configuration's currency.
-pub fn oracle(demand: &[f64], capacity_per_replica: f64, k: &OracleInputs) -> Figures {
+/// One pass over the demand's constant segments: `r` changes only where a
+/// segment starts.
+pub fn oracle(demand: &Demand, capacity_per_replica: f64, k: &OracleInputs) -> Figures {
     let aci_cheaper_rate = k.aci_per_replica_sec < k.vm_per_replica_sec;
     let p = k.vm_per_replica_sec.min(k.aci_per_replica_sec);
     let c_vm = k.vm_per_replica_sec * k.min_pod_start_secs;
@@ -70,12 +73,12 @@ pub fn oracle(demand: &[f64], capacity_per_replica: f64, k: &OracleInputs) -> Fi
     let mut starts: u64 = 0;
     let mut peak: usize = 0;
     let m0 = k.initial_replicas as usize;
-    for (t, d) in demand.iter().enumerate() {
+    for (start, end, d) in demand.segments() {
         let r = (d / capacity_per_replica - 1e-9).ceil().max(0.0) as usize;
         if r > last_end.len() {
             last_end.resize(r, NEVER);
         }
-        let t = t as i64;
+        let t = start as i64;
         for level in prev + 1..=r {
             let end = last_end[level - 1];
             let keep = if end == NEVER {
@@ -94,7 +97,7 @@ pub fn oracle(demand: &[f64], capacity_per_replica: f64, k: &OracleInputs) -> Fi
         for slot in last_end.iter_mut().take(prev).skip(r) {
             *slot = t;
         }
-        run_cost += p * r as f64;
+        run_cost += p * r as f64 * (end - start) as f64;
         peak = peak.max(r);
         prev = r;
     }
@@ -127,6 +130,10 @@ pub fn oracle(demand: &[f64], capacity_per_replica: f64, k: &OracleInputs) -> Fi
 mod tests {
     use super::*;
 
+    fn series(v: Vec<f64>) -> Demand {
+        Demand::from_series(v, "test").expect("valid")
+    }
+
     fn k(m0: u32) -> OracleInputs {
         OracleInputs {
             vm_per_replica_sec: 1.0,
@@ -139,7 +146,7 @@ mod tests {
 
     #[test]
     fn constant_demand_costs_its_running_price() {
-        let f = oracle(&[100.0; 60], 10.0, &k(10));
+        let f = oracle(&series(vec![100.0; 60]), 10.0, &k(10));
         assert!((f.cost_total - 600.0).abs() < 1e-9);
     }
 
@@ -151,6 +158,7 @@ mod tests {
         d.extend([10.0; 10]);
         d.extend([0.0; 100]);
         d.extend([10.0; 10]);
+        let d = series(d);
         let f = oracle(&d, 10.0, &k(1));
         assert!(
             (f.cost_total - (30.0 + 5.0 + 10.0)).abs() < 1e-9,

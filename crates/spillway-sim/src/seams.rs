@@ -92,7 +92,7 @@ impl ClusterView for SimCluster {
             });
         }
         Ok(Workload {
-            status: lock(&self.world).pods.status().clone(),
+            status: lock(&self.world).pods.status_shared(),
             template: Arc::new(()),
         })
     }

@@ -215,6 +215,14 @@ fn record(t: u64, plan: &Plan) -> PlanRecord {
 }
 
 /// Simulates one strategy (not the oracle) over the whole demand.
+///
+/// Every second the world moves (due events), the controller ticks if an
+/// interval begins, the scheduler and the autoscaler run, costs accrue and
+/// the figures record the second. Between the seconds where something can
+/// happen (a due event, a tick, an autoscaler scan, pods to schedule) the
+/// world cannot change, so those seconds only accrue and record against the
+/// same world; they give the same figures, bit for bit, as stepping the
+/// world through them (`RunOptions::per_second`, tested).
 pub fn run_world(
     strategy: Strategy,
     sim: &Simulation,
@@ -227,8 +235,11 @@ pub fn run_world(
         policy_for(strategy, &s.policy).and_then(|policy| Ticking::new(policy, &shared, sim, opts.timeline));
     let n = sim.demand.len() as u64;
     let mut recorder = Recorder::new(s.demand.capacity_per_replica, n, opts.timeline);
+    let mut demand = sim.demand.cursor();
+    let scan = s.autoscaler.scan_interval.as_secs().max(1);
     const REPORT_EVERY: u64 = 3600;
-    for t in 0..n {
+    let mut t = 0;
+    while t < n {
         lock(&shared).advance_to(t as i64);
         if let Some(c) = controller.as_mut()
             && t % c.interval == 0
@@ -239,9 +250,35 @@ pub fn run_world(
         world.schedule();
         world.autoscale();
         world.accrue();
-        recorder.record(t, sim.demand.at(t as usize), &world);
+        recorder.record(t, demand.at(t), &world);
         if t % REPORT_EVERY == REPORT_EVERY - 1 {
             progress(REPORT_EVERY);
+        }
+        t += 1;
+        if opts.per_second {
+            continue;
+        }
+        // The next second at which the world may change.
+        let mut until = n;
+        if world.autoscaler_enabled() {
+            until = until.min(next_multiple(t, scan));
+        }
+        if let Some(c) = &controller {
+            until = until.min(next_multiple(t, c.interval));
+        }
+        if let Some(at) = world.next_event_at() {
+            until = until.min(u64::try_from(at).unwrap_or(0));
+        }
+        if !world.scheduler_idle() {
+            until = t;
+        }
+        while t < until {
+            world.accrue();
+            recorder.record(t, demand.at(t), &world);
+            if t % REPORT_EVERY == REPORT_EVERY - 1 {
+                progress(REPORT_EVERY);
+            }
+            t += 1;
         }
     }
     progress(n % REPORT_EVERY);
@@ -254,4 +291,9 @@ pub fn run_world(
         timeline,
         plans: controller.and_then(|c| c.plans),
     }
+}
+
+/// The first multiple of `every` at or after `t`.
+fn next_multiple(t: u64, every: u64) -> u64 {
+    t.div_ceil(every).saturating_mul(every)
 }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::SimError;
+use crate::demand::{Demand, DemandBuilder};
 
 /// One row: the interval starting at `t` holds `value` arrivals.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -139,6 +140,56 @@ fn regular_step(rows: &[Row]) -> f64 {
 }
 
 impl Trace {
+    /// The replayed demand, after stretching time by `time_scale` and cutting
+    /// it at `limit` seconds: the same 1 s bins as [`Trace::per_second`], but
+    /// built as segments (one per row, plus the bins rows share), never as a
+    /// vector of seconds.
+    pub fn demand(&self, time_scale: f64, limit: Option<u64>, source: String) -> Result<Demand, SimError> {
+        let end = self
+            .rows
+            .last()
+            .map(|r| (r.t + self.step) * time_scale)
+            .unwrap_or(0.0);
+        let mut len = end.ceil().max(0.0) as u64;
+        if let Some(l) = limit {
+            len = len.min(l);
+        }
+        let mut bins = Bins {
+            out: DemandBuilder::default(),
+            open: None,
+            len,
+        };
+        for (i, row) in self.rows.iter().enumerate() {
+            let next = self.rows.get(i + 1).map(|r| r.t).unwrap_or(f64::INFINITY);
+            let span = (next - row.t).min(self.step);
+            let (a, b) = (row.t * time_scale, (row.t + span) * time_scale);
+            if a >= len as f64 {
+                break;
+            }
+            if row.value == 0.0 || b <= a {
+                continue;
+            }
+            let rate = row.value / (b - a);
+            let last = (b.ceil() as u64).min(len);
+            let mut s = a.floor() as u64;
+            while s < last {
+                let (lo, hi) = (a.max(s as f64), b.min(s as f64 + 1.0));
+                if lo == s as f64 && hi == s as f64 + 1.0 {
+                    // Whole bins: only this row touches them.
+                    let whole_end = (b.floor() as u64).min(last).max(s + 1);
+                    bins.whole(s, whole_end, rate * 1.0)?;
+                    s = whole_end;
+                    continue;
+                }
+                if hi > lo {
+                    bins.part(s, rate * (hi - lo))?;
+                }
+                s += 1;
+            }
+        }
+        bins.finish(source)
+    }
+
     /// Arrivals per 1 s bin, after stretching time by `time_scale`
     /// (values untouched: the same arrivals over a shorter or longer interval).
     pub fn per_second(&self, time_scale: f64) -> Vec<f64> {
@@ -167,6 +218,51 @@ impl Trace {
             }
         }
         out
+    }
+}
+
+/// Accumulates 1 s bins in time order, as `per_second` adds into its vector:
+/// a bin two rows share sums their parts in row order.
+struct Bins {
+    out: DemandBuilder,
+    /// The bin being summed and its sum so far.
+    open: Option<(u64, f64)>,
+    len: u64,
+}
+
+impl Bins {
+    fn close(&mut self) -> Result<(), SimError> {
+        if let Some((bin, v)) = self.open.take() {
+            self.fill_to(bin)?;
+            self.out.push(1, v)?;
+        }
+        Ok(())
+    }
+    /// Seconds no row touched are 0.
+    fn fill_to(&mut self, bin: u64) -> Result<(), SimError> {
+        let gap = bin.saturating_sub(self.out.len());
+        self.out.push(gap, 0.0)
+    }
+    fn part(&mut self, bin: u64, v: f64) -> Result<(), SimError> {
+        match &mut self.open {
+            Some((b, acc)) if *b == bin => *acc += v,
+            _ => {
+                self.close()?;
+                self.open = Some((bin, 0.0 + v));
+            }
+        }
+        Ok(())
+    }
+    fn whole(&mut self, from: u64, to: u64, rate: f64) -> Result<(), SimError> {
+        self.close()?;
+        self.fill_to(from)?;
+        self.out.push(to - from, 0.0 + rate)
+    }
+    fn finish(mut self, source: String) -> Result<Demand, SimError> {
+        self.close()?;
+        let len = self.len;
+        self.fill_to(len)?;
+        self.out.finish(source)
     }
 }
 
@@ -201,6 +297,51 @@ mod tests {
         assert_eq!(s.len(), 660);
         assert_eq!(s[200], 0.0);
         assert!((s.iter().sum::<f64>() - 240.0).abs() < 1e-9);
+    }
+
+    fn rows_csv(rows: &[(f64, f64)]) -> String {
+        let mut s = String::from("t_seconds,value\n");
+        for (t, v) in rows {
+            s.push_str(&format!("{t},{v}\n"));
+        }
+        s
+    }
+
+    proptest::proptest! {
+        /// The segments hold exactly the 1 s bins the per-second expansion
+        /// computes, gaps, shared bins and cuts included.
+        #[test]
+        fn segments_equal_the_per_second_expansion(
+            raw in proptest::collection::vec((1u32..4, 0u32..5, 0.0f64..500.0), 1..60),
+            step in proptest::prop_oneof![proptest::strategy::Just(60.0f64), proptest::strategy::Just(1.0), proptest::strategy::Just(7.5), proptest::strategy::Just(3600.0)],
+            time_scale in proptest::prop_oneof![proptest::strategy::Just(1.0f64), 0.05f64..3.0],
+            zero_every in 2usize..9,
+            limit in proptest::option::of(1u64..20_000),
+        ) {
+            let mut t = 0.0;
+            let mut rows = Vec::new();
+            for (i, (gap, jitter, v)) in raw.iter().enumerate() {
+                let value = if i % zero_every == 0 { 0.0 } else { v.round() };
+                rows.push((t, value));
+                // Mostly regular, sometimes a gap (no data), sometimes a shorter row.
+                t += step * f64::from(*gap).min(if *jitter == 0 { 3.0 } else { 1.0 }) * if *jitter == 4 { 0.5 } else { 1.0 };
+            }
+            let trace = parse(&rows_csv(&rows)).expect("valid");
+            let mut expected = trace.per_second(time_scale);
+            if let Some(l) = limit {
+                expected.truncate(l as usize);
+            }
+            let got = trace.demand(time_scale, limit, "t".into());
+            if expected.is_empty() {
+                proptest::prop_assert!(got.is_err());
+            } else {
+                let got = got.expect("demand").series();
+                proptest::prop_assert_eq!(got.len(), expected.len());
+                for (i, (a, b)) in got.iter().zip(&expected).enumerate() {
+                    proptest::prop_assert_eq!(a.to_bits(), b.to_bits(), "second {}: {} vs {}", i, a, b);
+                }
+            }
+        }
     }
 
     #[test]

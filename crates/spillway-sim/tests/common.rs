@@ -132,7 +132,7 @@ pub fn simulate(k: &Knobs) -> Outcome {
     sim.run(
         &RunOptions {
             timeline: true,
-            sequential: false,
+            ..Default::default()
         },
         &|_| {},
     )

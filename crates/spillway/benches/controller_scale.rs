@@ -208,7 +208,7 @@ impl ClusterView for StaticCluster {
     }
     fn workload(&self, target: &TargetRef) -> Result<Workload<PodTemplateSpec>, Disabled> {
         Ok(Workload {
-            status: self.status(target)?,
+            status: Arc::new(self.status(target)?),
             template: self.template.clone(),
         })
     }

@@ -26,7 +26,8 @@ pub struct ClusterBuild {
 /// puts a newer template under an older hash.
 #[derive(Debug, Clone)]
 pub struct Workload<T> {
-    pub status: WorkloadStatus,
+    /// Shared: a simulated or cached status need not be copied every tick.
+    pub status: Arc<WorkloadStatus>,
     pub template: Arc<T>,
 }
 

@@ -162,6 +162,18 @@ impl World {
         }
     }
 
+    /// When the next queued event (a pod, node or container group becoming
+    /// ready or done) is due.
+    pub fn next_event_at(&self) -> Option<i64> {
+        self.events.peek().map(|Reverse((at, _, _))| *at)
+    }
+
+    /// True when [`World::schedule`] has nothing to do: no pending pod and
+    /// no new one.
+    pub fn scheduler_idle(&self) -> bool {
+        self.pods.counts.pending == 0 && !self.pods.has_fresh()
+    }
+
     /// Adds this second's prices to the running costs.
     pub fn accrue(&mut self) {
         self.cost_vm += self.nodes.price_per_sec;

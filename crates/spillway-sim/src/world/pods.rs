@@ -3,6 +3,7 @@
 //! place so that each change costs O(log n), never O(pods).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use spillway_core::snapshot::{PodTemplate, VmPod, VmPodState, WorkloadStatus};
 use spillway_core::time::Timestamp;
@@ -56,7 +57,8 @@ pub struct Pods {
     fresh: BTreeSet<(i64, PodId)>,
     starting: BTreeSet<(i64, PodId)>,
     ready: BTreeSet<(i64, PodId)>,
-    status: WorkloadStatus,
+    /// Shared with the tick that reads it (copied only if a tick still holds it when it changes).
+    status: Arc<WorkloadStatus>,
     wl_ids: Vec<PodId>,
     prefix: String,
     pub counts: PodCounts,
@@ -71,11 +73,11 @@ impl Pods {
             fresh: BTreeSet::new(),
             starting: BTreeSet::new(),
             ready: BTreeSet::new(),
-            status: WorkloadStatus {
+            status: Arc::new(WorkloadStatus {
                 spec_replicas: 0,
                 pods: Vec::new(),
                 template,
-            },
+            }),
             wl_ids: Vec::new(),
             prefix: format!("{deployment}-"),
             counts: PodCounts::default(),
@@ -85,11 +87,16 @@ impl Pods {
     pub fn status(&self) -> &WorkloadStatus {
         &self.status
     }
+    /// The status as the cluster seam hands it to a tick: shared, not copied.
+    pub fn status_shared(&self) -> Arc<WorkloadStatus> {
+        self.status.clone()
+    }
+
     pub fn spec_replicas(&self) -> u32 {
         self.status.spec_replicas
     }
     pub fn set_spec_replicas(&mut self, n: u32) {
-        self.status.spec_replicas = n;
+        Arc::make_mut(&mut self.status).spec_replicas = n;
     }
     pub fn live(&self) -> usize {
         self.pods.len()
@@ -119,7 +126,7 @@ impl Pods {
         self.pending.insert((now, id));
         self.fresh.insert((now, id));
         self.counts.pending += 1;
-        self.status.pods.push(VmPod {
+        Arc::make_mut(&mut self.status).pods.push(VmPod {
             name: format!("{}{id:x}", self.prefix),
             state: VmPodState::Pending { unschedulable: false },
             created_at: Timestamp::from_secs(now),
@@ -153,7 +160,8 @@ impl Pods {
         if p.phase == Phase::Pending && !p.unschedulable {
             p.unschedulable = true;
             self.counts.unschedulable += 1;
-            self.status.pods[p.wl_idx].state = VmPodState::Pending { unschedulable: true };
+            Arc::make_mut(&mut self.status).pods[p.wl_idx].state =
+                VmPodState::Pending { unschedulable: true };
         }
     }
 
@@ -177,7 +185,7 @@ impl Pods {
         if matches!(place, Place::Virtual(_)) {
             self.counts.on_virtual += 1;
         }
-        self.status.pods[p.wl_idx].state = VmPodState::Starting;
+        Arc::make_mut(&mut self.status).pods[p.wl_idx].state = VmPodState::Starting;
     }
 
     /// Starting → Ready; false if the pod is gone or not starting (a stale event).
@@ -197,7 +205,7 @@ impl Pods {
             Place::Virtual(_) => self.counts.ready_virtual += 1,
             _ => self.counts.ready_vm += 1,
         }
-        self.status.pods[p.wl_idx].state = VmPodState::Ready;
+        Arc::make_mut(&mut self.status).pods[p.wl_idx].state = VmPodState::Ready;
         true
     }
 
@@ -239,7 +247,7 @@ impl Pods {
             self.counts.on_virtual -= 1;
         }
         let idx = p.wl_idx;
-        self.status.pods.swap_remove(idx);
+        Arc::make_mut(&mut self.status).pods.swap_remove(idx);
         self.wl_ids.swap_remove(idx);
         if let Some(&moved) = self.wl_ids.get(idx)
             && let Some(m) = self.pods.get_mut(&moved)

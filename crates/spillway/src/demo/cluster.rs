@@ -133,7 +133,7 @@ impl ClusterView for SimCluster {
     fn workload(&self, target: &TargetRef) -> Result<Workload<PodTemplateSpec>, Disabled> {
         self.check(target)?;
         Ok(Workload {
-            status: self.world.now().pods.status().clone(),
+            status: self.world.now().pods.status_shared(),
             template: self.k8s_template.clone(),
         })
     }

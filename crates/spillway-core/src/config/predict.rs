@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::duration;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum PredictMode {
     /// Reactive only.
@@ -54,6 +54,31 @@ pub struct Predict {
     /// the forecast does not act (reactive only).
     #[serde(default = "defaults::max_error_percent")]
     pub max_error_percent: u32,
+}
+
+/// `mode: off` is the boolean `false` to a YAML 1.1 reader, and users write
+/// it unquoted: both spellings mean the same.
+impl<'de> Deserialize<'de> for PredictMode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Flag(bool),
+            Name(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Flag(false) => Ok(PredictMode::Off),
+            Raw::Flag(true) => Ok(PredictMode::Act),
+            Raw::Name(n) => match n.as_str() {
+                "off" => Ok(PredictMode::Off),
+                "report" => Ok(PredictMode::Report),
+                "act" => Ok(PredictMode::Act),
+                other => Err(serde::de::Error::custom(format!(
+                    "unknown mode {other:?} (expected off, report or act)"
+                ))),
+            },
+        }
+    }
 }
 
 impl Default for Predict {
@@ -161,5 +186,26 @@ mod duration_list {
         raw.iter()
             .map(|s| super::duration::parse(s).map_err(serde::de::Error::custom))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn off_may_be_written_as_yaml_reads_it() {
+        for (yaml, mode) in [
+            ("mode: off", PredictMode::Off),
+            ("mode: 'off'", PredictMode::Off),
+            ("mode: report", PredictMode::Report),
+            ("mode: act", PredictMode::Act),
+            ("{}", PredictMode::Act),
+        ] {
+            let p: Predict = serde_saphyr::from_str(yaml).unwrap_or_else(|e| panic!("{yaml}: {e}"));
+            assert_eq!(p.mode, mode, "{yaml}");
+        }
+        let e = serde_saphyr::from_str::<Predict>("mode: sometimes").expect_err("unknown mode");
+        assert!(e.to_string().contains("expected off, report or act"), "{e}");
     }
 }

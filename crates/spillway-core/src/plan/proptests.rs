@@ -4,7 +4,7 @@
 
 use proptest::prelude::*;
 
-use super::testkit::{World, policy};
+use super::testkit::{World, policy_with};
 use super::*;
 use crate::burst::{BurstReplica, BurstState};
 use crate::snapshot::VmPodState;
@@ -49,16 +49,24 @@ fn case() -> impl Strategy<Value = Case> {
         )
 }
 
-fn world(c: &Case) -> World {
+fn burst_block(c: &Case) -> String {
     let budget = c
         .budget
         .map(|b| format!(", maxHourlyCost: {b}"))
         .unwrap_or_default();
     let overflow = if c.cap_mode { "cap" } else { "pending" };
-    let p = policy(&format!(
+    format!(
         "{{enabled: true, maxReplicas: {}, vmOverflow: {overflow}{budget}, scaleInStabilization: 30s}}",
         c.burst_max
-    ));
+    )
+}
+
+fn world(c: &Case) -> World {
+    // Reactive: a forecast raises D tick after tick within the behavior's
+    // rate limits, so "planning again at the same instant changes nothing"
+    // is a property of the reactive planner; the forecast has its own
+    // property below.
+    let p = policy_with(&burst_block(c), "  predict: {mode: off}\n");
     let mut w = World::new(p, c.nodes, c.node_cores * 1000, c.ready);
     for (i, (state, current)) in c.burst.iter().enumerate() {
         let state = match state {
@@ -183,6 +191,40 @@ proptest! {
             w.state = next;
             w.apply(&p);
             live_was_within_caps = within_caps(&w, &c);
+            w.demand = demand;
+            evolve(&mut w, event);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// A forecast is never the reason for a scale-in: from the same state,
+    /// with the same readings, the plan with `predict.mode: act` wants at
+    /// least the replicas of the reactive plan, every tick of random
+    /// histories (ramps, drops, noise, spikes).
+    #[test]
+    fn a_forecast_never_lowers_the_desired_replicas(c in case()) {
+        let mut w = world(&c);
+        let reactive = w.policy.clone();
+        let predictive = policy_with(
+            &burst_block(&c),
+            "  predict: {mode: act, trend: true, horizon: 2m, maxAddPercent: 100}\n",
+        );
+        w.policy = predictive.clone();
+        for (demand, event) in c.ticks.clone() {
+            let (with, next) = w.peek();
+            let mut off = w.clone_for_check();
+            off.policy = reactive.clone();
+            let (without, _) = off.peek();
+            prop_assert!(with.desired_replicas >= without.desired_replicas,
+                "forecast {} < reactive {}: {:?}", with.desired_replicas, without.desired_replicas, with.reasons);
+            if with.desired_replicas > without.desired_replicas {
+                prop_assert!(with.reasons.iter().any(|r| r.code == crate::plan::ReasonCode::ForecastUp), "{:?}", with.reasons);
+            }
+            w.state = next;
+            w.apply(&with);
             w.demand = demand;
             evolve(&mut w, event);
         }

@@ -18,8 +18,13 @@ pub const HEAD: &str = "cluster: {id: c1}\nazure: {subscriptionId: 00000000-0000
 
 /// A policy `web` with one AverageValue metric of 100 per replica and the given burst block.
 pub fn policy(burst: &str) -> Arc<Policy> {
+    policy_with(burst, "")
+}
+
+/// [`policy`] with more policy keys (YAML lines indented by two spaces).
+pub fn policy_with(burst: &str, extra: &str) -> Arc<Policy> {
     let yaml = format!(
-        "{HEAD}- name: web\n  target: {{namespace: shop, name: web}}\n  minReplicas: 1\n  maxReplicas: 100\n  behavior: {{scaleUp: {{policies: [{{type: Pods, value: 100, period: 15s}}]}}, scaleDown: {{stabilizationWindow: 0s}}}}\n  metrics:\n  - prometheus: {{query: q, targetAverageValue: 100}}\n  burst: {burst}\n"
+        "{HEAD}- name: web\n  target: {{namespace: shop, name: web}}\n  minReplicas: 1\n  maxReplicas: 100\n  behavior: {{scaleUp: {{policies: [{{type: Pods, value: 100, period: 15s}}]}}, scaleDown: {{stabilizationWindow: 0s}}}}\n  metrics:\n  - prometheus: {{query: q, targetAverageValue: 100}}\n{extra}  burst: {burst}\n"
     );
     let loaded = config::load(&yaml).unwrap_or_else(|e| panic!("{e}"));
     loaded.policies[0]

@@ -97,13 +97,13 @@ peak_rss_kb() {
     ratios+=("$(jq -r --arg t "$name" '
       .strategies as $s |
       def r(a; b): if b > 0 then (a / b * 100 | round / 100 | tostring) + "x" elif a > 0 then "inf" else "n/a" end;
-      "| \($t) | \(r($s.spillway.unserved_fraction; $s["vm-only"].unserved_fraction)) | \(r($s.spillway.cost_total; $s["static-peak"].cost_total)) | \(r($s.spillway.cost_total; $s.oracle.cost_total)) |"' "$outdir/$name.json")")
+      "| \($t) | \(r($s.spillway.unserved_fraction; $s["virtual-node"].unserved_fraction)) | \(r($s.spillway.cost_total; $s["virtual-node"].cost_total)) | \(r($s.spillway.unserved_fraction; $s["vm-only"].unserved_fraction)) | \(r($s.spillway.cost_total; $s["static-peak"].cost_total)) | \(r($s.spillway.cost_total; $s.oracle.cost_total)) |"' "$outdir/$name.json")")
   done
   echo
   echo "Spillway against the others (the long-term bar: unserved ≤ 0.1x vm-only's at ≤ 1.25x the oracle's cost):"
   echo
-  echo "| trace | unserved vs vm-only | cost vs static-peak | cost vs oracle |"
-  echo "|---|---:|---:|---:|"
+  echo "| trace | unserved vs virtual-node | cost vs virtual-node | unserved vs vm-only | cost vs static-peak | cost vs oracle |"
+  echo "|---|---:|---:|---:|---:|---:|"
   printf '%s\n' "${ratios[@]}"
 } > "$out"
 cat "$out"

@@ -82,6 +82,8 @@ pub fn policy_for(strategy: Strategy, policy: &Arc<Policy>) -> Option<Arc<Policy
         Strategy::VmOnly | Strategy::VirtualNode => {
             let mut p = Policy::clone(policy);
             p.burst = None;
+            // The HPA they stand for has no forecast.
+            p.predict.mode = spillway_core::config::PredictMode::Off;
             Some(Arc::new(p))
         }
         Strategy::StaticPeak | Strategy::Oracle => None,

@@ -11,13 +11,14 @@ use super::duration;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum PredictMode {
-    /// Reactive only.
+    /// Reactive only: the HPA's answer (the default, as the HPA has no
+    /// forecast).
+    #[default]
     Off,
     /// Forecast, and say what it would have done (reasons, `/status`,
     /// `spillway plan`), but do not act on it.
     Report,
     /// Raise the desired replicas to the forecast's (scale-up only).
-    #[default]
     Act,
 }
 
@@ -200,7 +201,7 @@ mod tests {
             ("mode: 'off'", PredictMode::Off),
             ("mode: report", PredictMode::Report),
             ("mode: act", PredictMode::Act),
-            ("{}", PredictMode::Act),
+            ("{}", PredictMode::Off),
         ] {
             let p: Predict = serde_saphyr::from_str(yaml).unwrap_or_else(|e| panic!("{yaml}: {e}"));
             assert_eq!(p.mode, mode, "{yaml}");

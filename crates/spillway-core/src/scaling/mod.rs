@@ -171,13 +171,7 @@ pub fn desired_replicas_with_history(
                     )),
                     Held::No => {}
                 }
-                match predict::boost(policy, samples, history, ctx, replicas, now, &mut state.forecast) {
-                    Some(b) => {
-                        reasons.push(b.reason);
-                        if b.act { b.replicas } else { replicas }
-                    }
-                    None => replicas,
-                }
+                replicas
             }
         }
     };
@@ -198,7 +192,18 @@ pub fn desired_replicas_with_history(
         now,
     };
     let out = behavior::normalize(&input, &mut state.recommendations, &state.scale_events);
-    let replicas = out.replicas;
+    // The forecast adds on top of the HPA's answer and is not one of its
+    // recommendations: once it passes, the replicas go back to what the
+    // reactive, stabilized path wants (never below it), and a wrong
+    // forecast does not linger for a whole scale-down window.
+    let mut replicas = out.replicas;
+    let mut forecast_reason = None;
+    if let Some(b) = predict::boost(policy, samples, history, ctx, replicas, now, &mut state.forecast) {
+        if b.act {
+            replicas = b.replicas;
+        }
+        forecast_reason = Some(b.reason);
+    }
     if out.stabilized > raw {
         reasons.push(reason(
             ReasonCode::ScaleDownStabilized,
@@ -232,6 +237,7 @@ pub fn desired_replicas_with_history(
         };
         reasons.push(reason(limit.code(), message));
     }
+    reasons.extend(forecast_reason);
     push_direction(&mut reasons, current, replicas);
     record_change(state, current, replicas, now);
     Desired { replicas, reasons }

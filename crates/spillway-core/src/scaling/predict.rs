@@ -1,10 +1,11 @@
 //! `predict`: the forecast's replicas for this tick, from the readings the
 //! policy took (Holt's trend) and the history the caller read (seasons).
 //! Rules learnt from predictive autoscalers: a forecast only ever *adds*
-//! replicas (it raises the recommendation, which then goes through the
-//! HPA's behavior and stabilization like any other, so it can never be the
-//! reason for a scale-in); what it adds is capped (`maxAddPercent`); and
-//! while its recent error is large (`maxErrorPercent`) it does not act.
+//! replicas on top of the HPA's answer (reactive recommendation, behavior,
+//! stabilization), so it can never be the reason for a scale-in, and it is
+//! not recorded as a recommendation, so a forecast that passed or was wrong
+//! costs no scale-down window; what it adds is capped (`maxAddPercent`);
+//! and while its recent error is large (`maxErrorPercent`) it does not act.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
@@ -53,7 +54,7 @@ pub struct Boost {
 }
 
 /// Records this tick's readings, checks due forecasts, and returns the
-/// forecast's replicas when they exceed the reactive `raw`.
+/// forecast's replicas when they exceed the reactive, stabilized `raw`.
 pub fn boost(
     policy: &Policy,
     samples: &[MetricSample],

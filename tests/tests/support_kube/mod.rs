@@ -55,10 +55,17 @@ pub struct Cluster {
 
 impl Cluster {
     /// `start.sh --fake-kubelet --nodes NODES --fresh` in the state dir
-    /// `$TMPDIR/spillway-e2e-kube-NAME` (kept between runs so the binaries
-    /// are unpacked once), with five free loopback ports.
+    /// `$TMPDIR/spillway-e2e-kube-NAME-<checkout hash>` (kept between runs so
+    /// the binaries are unpacked once), with five free loopback ports.
     pub fn start(shared: &Path, name: &str, nodes: u32) -> Cluster {
-        let state = std::env::temp_dir().join(format!("spillway-e2e-kube-{name}"));
+        // One state dir per checkout and test: two checkouts never share one.
+        let checkout = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            workspace_root().hash(&mut h);
+            h.finish() & 0xffff_ffff
+        };
+        let state = std::env::temp_dir().join(format!("spillway-e2e-kube-{name}-{checkout:08x}"));
         let ports = vec![
             ("KUBE_APISERVER_PORT", free_port()),
             ("KUBE_ETCD_PORT", free_port()),

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::{Cluster, RunProc};
 use crate::support_ctl::{EmulatorProc, wait_for, workspace_root};
-use crate::support_prom::{Exporter, PromServer};
+use crate::support_prom::PromServer;
 
 pub const NS: &str = "spillway-system";
 pub const POLL: Duration = Duration::from_millis(200);
@@ -148,9 +148,7 @@ pub struct Stage {
     pub kube: Cluster,
     pub emu: EmulatorProc,
     pub prom: PromServer,
-    pub exporter: Exporter,
-    /// Serves the exporter; dropped last.
-    pub rt: tokio::runtime::Runtime,
+    pub exporter: LoadGauge,
     pub secret: PathBuf,
     /// The ServiceAccount's kubeconfig.
     pub sa: PathBuf,
@@ -179,14 +177,23 @@ impl Stage {
             || kube.kubectl(&["get", "pods,events", "-n", NS]),
         );
         kube.apply(WORKLOAD);
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("tokio runtime");
-        let exporter = rt.block_on(Exporter::start());
+        let exporter = LoadGauge::start();
         exporter.set_gauge("web_load", 200.0);
         let prom = PromServer::start(&[exporter.addr]);
+        // Prometheus applies its targets a few seconds after it is ready:
+        // the controllers start once it answers the baseline.
+        let query = format!("{}/api/v1/query?query=sum%28web_load%29", prom.url());
+        wait_for(
+            "Prometheus answering sum(web_load) = 200",
+            Duration::from_secs(60),
+            POLL,
+            || {
+                crate::support_ctl::get_json(&query)
+                    .ok()
+                    .filter(|v| v["data"]["result"][0]["value"][1] == "200")
+            },
+            || prom.log(),
+        );
         let emu = EmulatorProc::start(logs);
         let secret = logs.join("client-secret");
         std::fs::write(&secret, "e2e").expect("secret file");
@@ -196,7 +203,6 @@ impl Stage {
             emu,
             prom,
             exporter,
-            rt,
             secret,
             sa,
             logs: logs.to_path_buf(),
@@ -236,5 +242,47 @@ impl Stage {
         ];
         let env = [("AZURE_AUTHORITY_HOST", self.emu.url.as_str())];
         RunProc::start(identity, &self.sa, &args, &env, &self.logs)
+    }
+}
+
+/// One gauge on `/metrics`, served by a plain thread (HTTP/1.0, one
+/// request per connection), for Prometheus to scrape.
+pub struct LoadGauge {
+    value: std::sync::Arc<std::sync::Mutex<f64>>,
+    pub addr: std::net::SocketAddr,
+}
+
+impl LoadGauge {
+    pub fn start() -> LoadGauge {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the load gauge");
+        let addr = listener.local_addr().expect("local addr");
+        let value = std::sync::Arc::new(std::sync::Mutex::new(0.0));
+        let v = value.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf);
+                let now = *v.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let body = format!("# TYPE web_load gauge\nweb_load {now}\n");
+                let _ = write!(
+                    stream,
+                    "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        LoadGauge { value, addr }
+    }
+
+    /// Sets `web_load` (the only series; `name` is checked).
+    pub fn set_gauge(&self, name: &str, v: f64) {
+        assert_eq!(name, "web_load", "the load gauge serves only web_load");
+        *self
+            .value
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = v;
     }
 }

@@ -15,16 +15,18 @@
 //!    leader PUTs container groups; it is killed (SIGKILL) right after its
 //!    first PUT, while groups provision; the follower takes the Lease,
 //!    adopts them and completes the burst: 6 groups, one PUT each, the
-//!    EndpointSlice `shop/spillway-web` lists 6 ready endpoints, Events on
-//!    the Deployment.
-//! 3. A ConfigMap edit (`burst.maxReplicas` 8 → 3) is applied live.
+//!    EndpointSlice `shop/spillway-web` lists 6 ready endpoints. The killed
+//!    replica restarts and stays a follower.
+//! 3. A ConfigMap edit (`burst.maxReplicas` 8 → 3) is applied live; the new
+//!    leader reports the drain as an `Unspill` Event on the Deployment.
 //! 4. A bad ConfigMap is rejected: status and metric say so, a Warning
 //!    Event names the error, the last good configuration keeps running.
 //! 5. The load falls: scale-in, every group deleted, the Deployment back to
 //!    2, the slice empty. Every ARM write came from the Lease holder.
 //!
-//! Printed figures: spike → first PUT, takeover, convergence, scale-in,
-//! controller RSS.
+//! `spillway plan` (as admin) also runs against the cluster. Printed
+//! figures: spike → first PUT, takeover, convergence, edit → applied,
+//! scale-in, controller RSS.
 
 mod support_ctl;
 mod support_kube;

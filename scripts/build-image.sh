@@ -16,7 +16,8 @@
 #   * an OCI image assembled with umoci (Debian package), user 65532:65532,
 #     entrypoint /spillway, cmd `run`, port 9464.
 # Then it unpacks the image afresh, checks its file list and config, and runs
-# the binary from the image's root filesystem (chroot as 65532:65532):
+# the binary from the image's root filesystem (chroot as 65532:65532, with
+# the device nodes a runtime provides):
 # `--help`, and `/healthz` of `spillway demo` (which needs no cluster).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,7 +36,7 @@ TARGET_DIR="${CARGO_TARGET_DIR:-target}"
 echo "==> static release build of spillway ($TRIPLE, crt-static)"
 # An explicit --target keeps build scripts and proc macros dynamic (host)
 # and the flags out of the host artifacts the other builds share.
-CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS="-C target-feature=+crt-static" \
+CARGO_PROFILE_RELEASE_DEBUG=false CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS="-C target-feature=+crt-static" \
   cargo build --release --locked -p spillway --bin spillway --target "$TRIPLE"
 BIN="$TARGET_DIR/$TRIPLE/release/spillway"
 if readelf -lW "$BIN" | grep -q "program interpreter" || readelf -dW "$BIN" | grep -q NEEDED; then
@@ -81,6 +82,13 @@ assert p["user"]["uid"] == 65532 and p["user"]["gid"] == 65532, p["user"]
 assert p["args"] == ["/spillway", "run"], p["args"]
 print("config: user 65532:65532, args", p["args"])
 PY
+# An OCI runtime gives every container /dev/null, zero, random and urandom
+# (runtime spec, "Default Devices"); the unpacked copy gets the same, the
+# image itself stays without /dev.
+mkdir -p "$R/dev"
+for d in null:3 zero:5 random:8 urandom:9; do
+  mknod -m 666 "$R/dev/${d%%:*}" c 1 "${d##*:}"
+done
 help=$(chroot --userspec=65532:65532 "$R" /spillway --help)
 grep -q "Usage: spillway" <<<"$help" || { echo "error: --help said: $help" >&2; exit 1; }
 echo "--help: ok"

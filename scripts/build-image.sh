@@ -17,8 +17,8 @@
 #     entrypoint /spillway, cmd `run`, port 9464.
 # Then it unpacks the image afresh, checks its file list and config, and runs
 # the binary from the image's root filesystem (chroot as 65532:65532, with
-# the device nodes a runtime provides):
-# `--help`, and `/healthz` of `spillway demo` (which needs no cluster).
+# the device nodes a runtime provides): `--help`, `/healthz` of
+# `spillway demo` (which needs no cluster), and ARM calls by a host name.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -100,14 +100,34 @@ for _ in $(seq 1 100); do
   if [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/healthz")" = "200" ]; then ok=1; break; fi
   sleep 0.2
 done
-kill "$pid" 2>/dev/null || true
-wait "$pid" 2>/dev/null || true
 if [ "$ok" -ne 1 ]; then
+  kill "$pid" 2>/dev/null || true
   echo "error: /healthz of the image's binary did not answer 200" >&2
   tail -20 "$OUT/demo.log" >&2
   exit 1
 fi
 echo "/healthz: 200"
+# Name resolution of the static binary: a second demo reaches the first
+# one's ARM emulator as `emu.test`, from /etc/hosts as a runtime writes it.
+emu=$(grep -o 'aci emulator on http://127.0.0.1:[0-9]*' "$OUT/demo.log" | head -1 | sed 's/.*://')
+printf '127.0.0.1 localhost emu.test\n' >"$R/etc/hosts"
+port2=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+chroot --userspec=65532:65532 "$R" /spillway demo --listen "127.0.0.1:$port2" \
+  --arm-endpoint "http://emu.test:$emu" --duration 60s >"$OUT/demo2.log" 2>&1 &
+pid2=$!
+ok=0
+for _ in $(seq 1 100); do
+  if curl -s "http://127.0.0.1:$port2/metrics" | grep -Eq '^spillway_aci_requests_total\{code="200",operation="list"\} [1-9]'; then ok=1; break; fi
+  sleep 0.2
+done
+kill "$pid" "$pid2" 2>/dev/null || true
+wait "$pid" "$pid2" 2>/dev/null || true
+if [ "$ok" -ne 1 ]; then
+  echo "error: the image's binary made no successful ARM request to http://emu.test:$emu" >&2
+  tail -20 "$OUT/demo2.log" >&2
+  exit 1
+fi
+echo "name resolution (/etc/hosts) and ARM over HTTP from the image: ok"
 rm -rf "$OUT/check"
 size=$(du -sb "$OUT/oci" | cut -f1)
 echo "image: $IMG ($((size / 1024 / 1024)) MiB), manifest $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["manifests"][0]["digest"])' "$OUT/oci/index.json")"

@@ -24,7 +24,7 @@
 //! 5. The load falls: scale-in, every group deleted, the Deployment back to
 //!    2, the slice empty. Every ARM write came from the Lease holder.
 //!
-//! `spillway plan` (as admin) also runs against the cluster. Printed
+//! `spillway plan` also runs against the cluster under the ServiceAccount. Printed
 //! figures: spike → first PUT, takeover, convergence, edit → applied,
 //! scale-in, controller RSS.
 
@@ -95,16 +95,19 @@ fn run_against_a_real_api_server_under_the_deploy_rbac() {
         "groups written before any spike"
     );
 
-    // `spillway plan` on the same cluster (admin: it reads the ConfigMap by name).
+    // `spillway plan` on the same cluster, under the same ServiceAccount.
     let plan = std::process::Command::new(&binaries().spillway)
         .args(["plan", "--namespace", NS])
-        .env("KUBECONFIG", &kube.kubeconfig)
+        .env("KUBECONFIG", &stage.sa)
         .env("AZURE_AUTHORITY_HOST", &emu.url)
         .output()
         .expect("spillway plan");
     let plan_out = String::from_utf8_lossy(&plan.stdout);
     assert!(
-        plan.status.success() && plan_out.contains("web"),
+        plan.status.success()
+            && plan_out
+                .lines()
+                .any(|l| l.split_whitespace().take(2).eq(["web", "2"])),
         "spillway plan failed ({}):\n{plan_out}\n{}",
         plan.status,
         String::from_utf8_lossy(&plan.stderr)

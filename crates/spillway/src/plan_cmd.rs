@@ -37,10 +37,18 @@ pub async fn run(args: PlanArgs) -> Result<()> {
         None => {
             let api: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
                 kube::Api::namespaced(client.clone(), &args.namespace);
-            let cm = api
-                .get(&args.config_map)
+            // A list by name, the call the controller's Role grants (it
+            // watches the ConfigMap; there is no `get`), so `plan` also runs
+            // under the controller's ServiceAccount.
+            let list = api
+                .list(&kube::api::ListParams::default().fields(&format!("metadata.name={}", args.config_map)))
                 .await
                 .with_context(|| format!("reading ConfigMap {}/{}", args.namespace, args.config_map))?;
+            let cm = list
+                .items
+                .into_iter()
+                .next()
+                .with_context(|| format!("ConfigMap {}/{} not found", args.namespace, args.config_map))?;
             let mut tracker = spillway_kube::config_source::ConfigTracker::default();
             tracker.observe(Some(&cm));
             tracker

@@ -108,10 +108,22 @@ pub struct Proc {
 
 impl Proc {
     pub fn spawn(name: &str, program: &Path, args: &[String], logs: &Path) -> Proc {
+        Proc::spawn_env(name, program, args, &[], logs)
+    }
+
+    /// [`Proc::spawn`] with extra environment variables.
+    pub fn spawn_env(
+        name: &str,
+        program: &Path,
+        args: &[String],
+        env: &[(String, String)],
+        logs: &Path,
+    ) -> Proc {
         let stderr_path = logs.join(format!("{name}.stderr"));
         let stderr = std::fs::File::create(&stderr_path).expect("creating the stderr log");
         let mut child = Command::new(program)
             .args(args)
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(stderr)
@@ -206,6 +218,16 @@ impl Proc {
         }
     }
 
+    /// Everything the process wrote to stderr so far.
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    /// The process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     pub fn logs(&self) -> String {
         let stdout = self.stdout.lock().map(|v| v.join("\n")).unwrap_or_default();
         let stderr = std::fs::read_to_string(&self.stderr_path).unwrap_or_default();
@@ -226,6 +248,14 @@ impl Drop for Proc {
             eprintln!("{}", self.logs());
         }
     }
+}
+
+/// A free loopback port (bound, read, released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind an ephemeral loopback port")
 }
 
 /// The last `n` lines of `text` (for failure messages).

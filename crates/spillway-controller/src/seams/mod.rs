@@ -79,10 +79,6 @@ impl SeamError {
         self.label
     }
 
-    pub fn kind(&self) -> SeamErrorKind {
-        self.kind
-    }
-
     pub fn is_not_leader(&self) -> bool {
         self.kind == SeamErrorKind::NotLeader
     }
@@ -119,13 +115,6 @@ impl<T: ?Sized> Swappable<T> {
         match self.current.read() {
             Ok(g) => g.1.clone(),
             Err(poisoned) => poisoned.into_inner().1.clone(),
-        }
-    }
-
-    pub fn generation(&self) -> u64 {
-        match self.current.read() {
-            Ok(g) => g.0,
-            Err(poisoned) => poisoned.into_inner().0,
         }
     }
 

@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use futures::future::join_all;
 use spillway_core::burst::{BurstHeadroom, BurstState};
-use spillway_core::config::Policy;
+use spillway_core::config::{MetricSpec, Policy};
 use spillway_core::forecast::SeasonHistory;
 use spillway_core::metrics::{MetricReading, MetricSample};
 use spillway_core::plan::{Plan, PlanInput};
@@ -85,7 +85,7 @@ impl<T: Send + Sync + 'static> Controller<T> {
         // Status and template in one read: creates use the template whose
         // hash the plan saw.
         let workload = self.cluster.workload(&policy.target)?;
-        let samples = self.sample(&policy, now).await;
+        let (samples, scale_up) = self.sample(&policy, now).await;
         let build = self.cluster.snapshot();
         // One backend for the whole tick, even if a reload replaces it now.
         let backend = self.backend.get();
@@ -112,6 +112,7 @@ impl<T: Send + Sync + 'static> Controller<T> {
         let history = self.season_history(&policy, now).await;
         let input = PlanInput {
             history: &history,
+            scale_up: &scale_up,
             policy: &policy,
             samples: &samples,
             cluster: &build.snapshot,
@@ -158,12 +159,28 @@ impl<T: Send + Sync + 'static> Controller<T> {
         Ok(plan)
     }
 
-    /// Reads every metric of the policy concurrently; a failure or a timeout
-    /// is a `Missing` sample, never a number.
-    async fn sample(&self, policy: &Policy, now: Timestamp) -> Vec<MetricSample> {
+    /// Reads every metric of the policy, and the `scaleUpQuery` of those
+    /// that have one, concurrently; a failure or a timeout is a `Missing`
+    /// sample, never a number. Returns (metrics, scale-up signals).
+    async fn sample(&self, policy: &Policy, now: Timestamp) -> (Vec<MetricSample>, Vec<MetricSample>) {
         let source = self.metrics_source.get();
         let source: &dyn MetricSource = &*source;
-        let reads = policy.metrics.iter().enumerate().map(|(index, spec)| async move {
+        let scale_up: Vec<(usize, MetricSpec)> = policy
+            .metrics
+            .iter()
+            .enumerate()
+            .filter_map(|(index, spec)| match spec {
+                MetricSpec::Prometheus(p) => p.scale_up().map(|q| (index, MetricSpec::Prometheus(q))),
+                MetricSpec::Resource(_) => None,
+            })
+            .collect();
+        let wanted = policy
+            .metrics
+            .iter()
+            .enumerate()
+            .map(|(index, spec)| (index, spec, false))
+            .chain(scale_up.iter().map(|(index, spec)| (*index, spec, true)));
+        let reads = wanted.map(|(index, spec, is_scale_up)| async move {
             // Bounded over all policies: a thousand policies ticking
             // together do not open a thousand queries at once.
             let _permit = self.metric_reads.acquire().await;
@@ -197,19 +214,24 @@ impl<T: Send + Sync + 'static> Controller<T> {
                 .metric_poll_duration
                 .with_label_values(&[kind])
                 .observe(started.elapsed().as_secs_f64());
-            if let MetricReading::Value { value } = &reading {
+            if !is_scale_up && let MetricReading::Value { value } = &reading {
                 self.telemetry
                     .metric_value
                     .with_label_values(&[&policy.name, &index.to_string()])
                     .set(*value);
             }
-            MetricSample {
+            let sample = MetricSample {
                 index,
                 reading,
                 observed_at: now,
-            }
+            };
+            (is_scale_up, sample)
         });
-        join_all(reads).await
+        let (scale_up, primary): (Vec<_>, Vec<_>) = join_all(reads).await.into_iter().partition(|(s, _)| *s);
+        (
+            primary.into_iter().map(|(_, m)| m).collect(),
+            scale_up.into_iter().map(|(_, m)| m).collect(),
+        )
     }
 
     /// The past seasons of each Prometheus metric that `predict.seasons`

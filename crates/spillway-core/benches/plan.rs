@@ -166,6 +166,7 @@ fn ticks(policies: &[Arc<Policy>]) -> Vec<Tick> {
 fn plan_one(t: &Tick, cluster: &ClusterSnapshot) -> usize {
     let input = PlanInput {
         history: &[],
+        scale_up: &[],
         policy: &t.policy,
         samples: &t.samples,
         cluster,

@@ -47,6 +47,15 @@ impl<'a> MetricsPipeline<'a> {
         self.demand.mean(start as usize, scrape as usize)
     }
 
+    /// The scenario's `rateWindow`, unless the query's own range selector
+    /// (`[30s]`, as a `scaleUpQuery` has) is shorter: the scenario models
+    /// the policy's main query, a shorter window sees a rise sooner.
+    fn window_of(&self, query: &str) -> u64 {
+        range_selector(query)
+            .filter(|w| *w < self.window)
+            .unwrap_or(self.window)
+    }
+
     /// `sum(rate(...[window]))` at `t`.
     pub fn prometheus_value(&self, t: u64) -> f64 {
         self.lagged(t, self.scrape, self.window)
@@ -75,8 +84,8 @@ impl<'a> MetricsPipeline<'a> {
             };
         }
         match spec {
-            MetricSpec::Prometheus(_) => MetricReading::Value {
-                value: self.prometheus_value(t),
+            MetricSpec::Prometheus(p) => MetricReading::Value {
+                value: self.lagged(t, self.scrape, self.window_of(&p.query)),
             },
             MetricSpec::Resource(r) => {
                 let request = match r.name {
@@ -120,6 +129,15 @@ impl<'a> MetricsPipeline<'a> {
     }
 }
 
+/// The seconds of the last range selector in a PromQL query (`[30s]`,
+/// `[1m]`, the range of a subquery `[5m:30s]`), if it parses.
+fn range_selector(query: &str) -> Option<u64> {
+    let open = query.rfind('[')?;
+    let inner = &query[open + 1..open + query[open..].find(']')?];
+    let range = inner.split(':').next()?.trim();
+    humantime::parse_duration(range).ok().map(|d| d.as_secs().max(1))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,6 +161,30 @@ mod tests {
             p.prometheus_value(165),
             200.0,
             "the window ending at 165 is all new"
+        );
+    }
+
+    #[test]
+    fn range_selectors_parse_and_a_shorter_window_sees_a_step_sooner() {
+        assert_eq!(range_selector("sum(rate(x[30s]))"), Some(30));
+        assert_eq!(range_selector("max_over_time(rate(x[1m])[5m:30s])"), Some(300));
+        assert_eq!(range_selector("sum(x)"), None);
+        assert_eq!(range_selector("rate(x[oops])"), None);
+
+        let mut s = vec![100.0; 200];
+        s[100..].fill(200.0);
+        let d = Demand::from_series(s, "x").expect("valid");
+        let p = MetricsPipeline::new(&d, &MetricsPipelineSpec::default(), 10.0);
+        assert_eq!(p.window_of("sum(rate(x[30s]))"), 30);
+        assert_eq!(
+            p.window_of("sum(rate(x[5m]))"),
+            60,
+            "never longer than the scenario's window"
+        );
+        assert_eq!(p.lagged(135, 15, p.window_of("rate(x[30s])")), 200.0);
+        assert!(
+            p.prometheus_value(135) < 200.0,
+            "the 1m window still averages the old level"
         );
     }
 }

@@ -13,6 +13,14 @@
 //! level's first interval costs `c` unless an initial replica covers it.
 //! Summed over levels this bounds every zero-unserved strategy from below.
 //! Node granularity is relaxed to a price per slot, which keeps it a bound.
+//!
+//! Every strategy runs on the same cluster, whose node pools never shrink
+//! below `minNodes`: those nodes are paid for the whole run whatever
+//! happens (`F`), and their `S0` slots (counted without other pods or node
+//! overhead, so never too few) hold the first `S0` levels at no further
+//! cost. The bound is `F + Σ_{k > S0} cost(level k)`: still below every
+//! zero-unserved strategy on this cluster, and no longer blind to the part
+//! of the bill that no placement can avoid.
 
 use spillway_core::aci::GroupRequests;
 use spillway_core::cost::aci_replica_hourly;
@@ -29,6 +37,10 @@ pub struct OracleInputs {
     pub min_pod_start_secs: f64,
     pub min_aci_start_secs: f64,
     pub initial_replicas: u32,
+    /// `S0`: replicas the pools' minimum nodes hold.
+    pub min_pool_replicas: u32,
+    /// The pools' minimum nodes' price per second (`F` over the run).
+    pub min_pool_per_sec: f64,
 }
 
 impl OracleInputs {
@@ -51,7 +63,33 @@ impl OracleInputs {
                 + (s.aci.image_size_gb * s.aci.pull_seconds_per_gb).ceil())
             .max(1.0),
             initial_replicas: sim.initial_replicas,
+            min_pool_replicas: 0,
+            min_pool_per_sec: 0.0,
         }
+        .with_min_pool(sim)
+    }
+
+    /// Counts the pools' minimum nodes (`F`, `S0`), unless the static-peak
+    /// strategy's fixed pool costs less than they do: that strategy does
+    /// not keep them, and the bound must stay below it too, so the oracle
+    /// is then the per-slot bound alone.
+    fn with_min_pool(mut self, sim: &Simulation) -> Self {
+        let pools = &sim.scenario.pools;
+        let per_sec: f64 = pools
+            .iter()
+            .map(|p| f64::from(p.spec.min_nodes) * p.spec.price_per_hour / 3600.0)
+            .sum();
+        let static_per_sec = pools.first().map_or(0.0, |p| {
+            f64::from(sim.static_peak_replicas.div_ceil(p.slots.max(1))) * p.spec.price_per_hour / 3600.0
+        });
+        if static_per_sec >= per_sec {
+            self.min_pool_per_sec = per_sec;
+            self.min_pool_replicas = pools
+                .iter()
+                .map(|p| p.spec.min_nodes.saturating_mul(p.slots))
+                .fold(0, u32::saturating_add);
+        }
+        self
     }
 }
 
@@ -73,13 +111,15 @@ pub fn oracle(demand: &Demand, capacity_per_replica: f64, k: &OracleInputs) -> F
     let mut starts: u64 = 0;
     let mut peak: usize = 0;
     let m0 = k.initial_replicas as usize;
+    let free = k.min_pool_replicas as usize;
+    let mut duration = 0;
     for (start, end, d) in demand.segments() {
         let r = (d / capacity_per_replica - 1e-9).ceil().max(0.0) as usize;
         if r > last_end.len() {
             last_end.resize(r, NEVER);
         }
         let t = start as i64;
-        for level in prev + 1..=r {
+        for level in (prev + 1).max(free + 1)..=r {
             let end = last_end[level - 1];
             let keep = if end == NEVER {
                 if level <= m0 { Some(p * t as f64) } else { None }
@@ -97,7 +137,8 @@ pub fn oracle(demand: &Demand, capacity_per_replica: f64, k: &OracleInputs) -> F
         for slot in last_end.iter_mut().take(prev).skip(r) {
             *slot = t;
         }
-        run_cost += p * r as f64 * (end - start) as f64;
+        run_cost += p * r.saturating_sub(free) as f64 * (end - start) as f64;
+        duration = duration.max(end);
         peak = peak.max(r);
         prev = r;
     }
@@ -112,6 +153,7 @@ pub fn oracle(demand: &Demand, capacity_per_replica: f64, k: &OracleInputs) -> F
     } else {
         cost_vm += start_cost;
     }
+    cost_vm += k.min_pool_per_sec * duration as f64;
     Figures {
         unserved_fraction: 0.0,
         shortfall_replica_seconds: 0.0,
@@ -141,7 +183,33 @@ mod tests {
             min_pod_start_secs: 10.0,
             min_aci_start_secs: 30.0,
             initial_replicas: m0,
+            min_pool_replicas: 0,
+            min_pool_per_sec: 0.0,
         }
+    }
+
+    /// One minimum node (price 3/s) holding 2 replicas: the first two
+    /// levels cost nothing beyond the node, the third is paid as before.
+    #[test]
+    fn the_minimum_pool_is_paid_once_and_holds_its_levels() {
+        let mut d = vec![20.0; 10];
+        d.extend([30.0; 10]);
+        let inputs = OracleInputs {
+            min_pool_replicas: 2,
+            min_pool_per_sec: 3.0,
+            ..k(2)
+        };
+        let f = oracle(&series(d), 10.0, &inputs);
+        // F = 3 × 20 s; level 3: 10 s at 1/s plus its start (10).
+        assert!(
+            (f.cost_total - (60.0 + 10.0 + 10.0)).abs() < 1e-9,
+            "{}",
+            f.cost_total
+        );
+        assert!(
+            (f.cost_vm - f.cost_total).abs() < 1e-9,
+            "VM is the cheaper rate and start here"
+        );
     }
 
     #[test]

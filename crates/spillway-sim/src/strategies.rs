@@ -82,8 +82,14 @@ pub fn policy_for(strategy: Strategy, policy: &Arc<Policy>) -> Option<Arc<Policy
         Strategy::VmOnly | Strategy::VirtualNode => {
             let mut p = Policy::clone(policy);
             p.burst = None;
-            // The HPA they stand for has no forecast.
+            // The HPA they stand for has no forecast and reads only the
+            // metric's own query.
             p.predict.mode = spillway_core::config::PredictMode::Off;
+            for m in &mut p.metrics {
+                if let spillway_core::config::MetricSpec::Prometheus(q) = m {
+                    q.scale_up_query = None;
+                }
+            }
             Some(Arc::new(p))
         }
         Strategy::StaticPeak | Strategy::Oracle => None,
@@ -298,4 +304,39 @@ pub fn run_world(
 /// The first multiple of `every` at or after `t`.
 fn next_multiple(t: u64, every: u64) -> u64 {
     t.div_ceil(every).saturating_mul(every)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use spillway_core::config::{MetricSpec, PredictMode};
+
+    /// The baselines stand for a plain HPA: whatever the scenario's policy
+    /// says about forecasts and scale-up queries, they run without.
+    #[test]
+    fn baselines_run_the_plain_hpa() {
+        let scenario = crate::scenario::Scenario::embedded_default().expect("default scenario");
+        let policy = &scenario.policy;
+        assert!(
+            policy
+                .metrics
+                .iter()
+                .any(|m| matches!(m, MetricSpec::Prometheus(q) if q.scale_up_query.is_some())),
+            "the default scenario uses a scaleUpQuery"
+        );
+        for s in [Strategy::VmOnly, Strategy::VirtualNode] {
+            let p = policy_for(s, policy).expect("a policy");
+            assert_eq!(p.predict.mode, PredictMode::Off, "{}", s.name());
+            assert!(p.burst.is_none(), "{}", s.name());
+            assert!(
+                p.metrics
+                    .iter()
+                    .all(|m| !matches!(m, MetricSpec::Prometheus(q) if q.scale_up_query.is_some())),
+                "{}",
+                s.name()
+            );
+        }
+        let own = policy_for(Strategy::Spillway, policy).expect("a policy");
+        assert_eq!(own.metrics, policy.metrics);
+    }
 }

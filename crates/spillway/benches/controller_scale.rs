@@ -361,6 +361,7 @@ fn main() {
             let inventory = BurstInventory::default();
             let input = PlanInput {
                 history: &[],
+                scale_up: &[],
                 policy: p,
                 samples: &samples,
                 cluster: &cluster.snapshot,

@@ -263,6 +263,24 @@ pub struct PrometheusMetric {
     /// `single`: the query must return one series; `sum`: series are summed.
     #[serde(default)]
     pub series: SeriesMode,
+    /// The same quantity over a shorter window (e.g. `[30s]` where `query`
+    /// has `[2m]`), read beside it. It sees a rise before the averaged
+    /// metric does and may only add replicas on top of the HPA's answer
+    /// (capped by `predict.maxAddPercent`); scale-down keeps HPA semantics.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale_up_query: Option<String>,
+}
+
+impl PrometheusMetric {
+    /// This metric with its `scaleUpQuery` as the query: what the metric
+    /// source runs for the scale-up signal.
+    pub fn scale_up(&self) -> Option<PrometheusMetric> {
+        self.scale_up_query.as_ref().map(|q| PrometheusMetric {
+            query: q.clone(),
+            scale_up_query: None,
+            ..self.clone()
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

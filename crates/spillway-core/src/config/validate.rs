@@ -195,6 +195,12 @@ pub fn policy(spec: &PolicySpec, base: &str, global: Option<&GlobalSpec>, errors
                 if p.query.trim().is_empty() {
                     e(&format!("{at}.query"), "must not be empty".into());
                 }
+                if p.scale_up_query.as_ref().is_some_and(|q| q.trim().is_empty()) {
+                    e(
+                        &format!("{at}.scaleUpQuery"),
+                        "must not be empty (leave it out for no scale-up signal)".into(),
+                    );
+                }
                 match (p.target_average_value, p.target_value) {
                     (Some(_), Some(_)) | (None, None) => {
                         e(

@@ -81,7 +81,10 @@ pub fn plan(input: &PlanInput<'_>, state: &PolicyState) -> (Plan, PolicyState) {
         scaling::desired_replicas_with_history(
             policy,
             input.samples,
-            input.history,
+            scaling::Lookahead {
+                history: input.history,
+                scale_up: input.scale_up,
+            },
             current,
             ready,
             now,

@@ -4,7 +4,7 @@
 
 use proptest::prelude::*;
 
-use super::testkit::{World, policy_with};
+use super::testkit::{World, policy_with, policy_with_metric};
 use super::*;
 use crate::burst::{BurstReplica, BurstState};
 use crate::snapshot::VmPodState;
@@ -222,6 +222,42 @@ proptest! {
                 "forecast {} < reactive {}: {:?}", with.desired_replicas, without.desired_replicas, with.reasons);
             if with.desired_replicas > without.desired_replicas {
                 prop_assert!(with.reasons.iter().any(|r| r.code == crate::plan::ReasonCode::ForecastUp), "{:?}", with.reasons);
+            }
+            w.state = next;
+            w.apply(&with);
+            w.demand = demand;
+            evolve(&mut w, event);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// The scale-up signal (a shorter-window reading) only ever adds:
+    /// whatever it reads, higher or lower than the HPA metric, the plan
+    /// wants at least the replicas of the plan without it, and when it
+    /// wants more, the reason says so.
+    #[test]
+    fn a_scale_up_signal_never_lowers_the_desired_replicas(
+        c in case(),
+        factors in proptest::collection::vec(0.0f64..3.0, 40),
+    ) {
+        let mut w = world(&c);
+        let reactive = w.policy.clone();
+        let with_signal = policy_with_metric(&burst_block(&c), "scaleUpQuery: fast");
+        w.policy = with_signal.clone();
+        for (i, (demand, event)) in c.ticks.clone().into_iter().enumerate() {
+            w.scale_up_demand = Some(w.demand * factors[i % factors.len()]);
+            let (with, next) = w.peek();
+            let mut off = w.clone_for_check();
+            off.policy = reactive.clone();
+            off.scale_up_demand = None;
+            let (without, _) = off.peek();
+            prop_assert!(with.desired_replicas >= without.desired_replicas,
+                "with the signal {} < without {}: {:?}", with.desired_replicas, without.desired_replicas, with.reasons);
+            if with.desired_replicas > without.desired_replicas {
+                prop_assert!(with.reasons.iter().any(|r| r.code == crate::plan::ReasonCode::ScaleUpSignal), "{:?}", with.reasons);
             }
             w.state = next;
             w.apply(&with);

@@ -23,8 +23,18 @@ pub fn policy(burst: &str) -> Arc<Policy> {
 
 /// [`policy`] with more policy keys (YAML lines indented by two spaces).
 pub fn policy_with(burst: &str, extra: &str) -> Arc<Policy> {
+    policy_yaml(burst, "", extra)
+}
+
+/// [`policy_with`] with `metric` added to the Prometheus metric's fields
+/// (e.g. `scaleUpQuery: fast`), predict off.
+pub fn policy_with_metric(burst: &str, metric: &str) -> Arc<Policy> {
+    policy_yaml(burst, &format!(", {metric}"), "  predict: {mode: off}\n")
+}
+
+fn policy_yaml(burst: &str, metric: &str, extra: &str) -> Arc<Policy> {
     let yaml = format!(
-        "{HEAD}- name: web\n  target: {{namespace: shop, name: web}}\n  minReplicas: 1\n  maxReplicas: 100\n  behavior: {{scaleUp: {{policies: [{{type: Pods, value: 100, period: 15s}}]}}, scaleDown: {{stabilizationWindow: 0s}}}}\n  metrics:\n  - prometheus: {{query: q, targetAverageValue: 100}}\n{extra}  burst: {burst}\n"
+        "{HEAD}- name: web\n  target: {{namespace: shop, name: web}}\n  minReplicas: 1\n  maxReplicas: 100\n  behavior: {{scaleUp: {{policies: [{{type: Pods, value: 100, period: 15s}}]}}, scaleDown: {{stabilizationWindow: 0s}}}}\n  metrics:\n  - prometheus: {{query: q, targetAverageValue: 100{metric}}}\n{extra}  burst: {burst}\n"
     );
     let loaded = config::load(&yaml).unwrap_or_else(|e| panic!("{e}"));
     loaded.policies[0]
@@ -45,6 +55,8 @@ pub struct World {
     pub state: PolicyState,
     pub now: Timestamp,
     pub demand: f64,
+    /// What the policy's `scaleUpQuery` reads (a shorter window), if any.
+    pub scale_up_demand: Option<f64>,
     next_pod: u32,
 }
 
@@ -88,6 +100,7 @@ impl World {
             state: PolicyState::default(),
             now: Timestamp::from_secs(1000),
             demand: f64::from(ready) * 100.0,
+            scale_up_demand: None,
             next_pod: 0,
         };
         w.set_spec(ready);
@@ -120,8 +133,14 @@ impl World {
     pub fn peek(&self) -> (Plan, PolicyState) {
         let cluster = self.cluster();
         let samples = self.samples();
+        let scale_up: Vec<MetricSample> = self
+            .scale_up_demand
+            .map(|v| MetricSample::value(0, v, self.now))
+            .into_iter()
+            .collect();
         let input = PlanInput {
             history: &[],
+            scale_up: &scale_up,
             policy: &self.policy,
             samples: &samples,
             cluster: &cluster,

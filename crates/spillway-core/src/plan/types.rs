@@ -22,6 +22,8 @@ pub struct PlanInput<'a> {
     pub inventory: &'a BurstInventory,
     /// Past seasons of each metric, for `predict.seasons` (empty without).
     pub history: &'a [crate::forecast::SeasonHistory],
+    /// Readings of each metric's `scaleUpQuery` (by `index`; empty without).
+    pub scale_up: &'a [MetricSample],
     pub now: Timestamp,
 }
 
@@ -215,6 +217,9 @@ pub enum ReasonCode {
     ForecastReport,
     /// The forecast's recent error is too large: reactive only for now.
     ForecastFallback,
+    /// A metric's `scaleUpQuery` (a shorter window) raised the desired
+    /// replicas above the HPA's answer (scale-up only).
+    ScaleUpSignal,
     /// `vmOverflow: auto` keeps the overflow on ACI this tick.
     PlacementAci,
     /// `vmOverflow: auto` lets the overflow wait for new VM nodes this tick.
@@ -263,6 +268,7 @@ impl ReasonCode {
             ReasonCode::ForecastUp => "forecast_up",
             ReasonCode::ForecastReport => "forecast_report",
             ReasonCode::ForecastFallback => "forecast_fallback",
+            ReasonCode::ScaleUpSignal => "scale_up_signal",
             ReasonCode::PlacementAci => "placement_aci",
             ReasonCode::PlacementVm => "placement_vm",
             ReasonCode::ZoneSpreadLimited => "zone_spread_limited",

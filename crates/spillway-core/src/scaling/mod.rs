@@ -32,17 +32,25 @@ pub fn desired_replicas(
     now: Timestamp,
     state: &mut PolicyState,
 ) -> Desired {
-    desired_replicas_with_history(policy, samples, &[], current, ready, now, state)
+    desired_replicas_with_history(policy, samples, Lookahead::default(), current, ready, now, state)
 }
 
-/// [`desired_replicas`] with the metric history `predict.seasons` needs.
-/// A forecast above the reactive recommendation raises it (`predict.mode:
-/// act`) before behavior and stabilization, so a forecast never causes a
-/// scale-in: once it passes, the scale-down stabilization window applies.
+/// What can raise the replicas above the HPA's answer: the past seasons
+/// `predict.seasons` looks at, and the readings of `scaleUpQuery`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Lookahead<'a> {
+    pub history: &'a [crate::forecast::SeasonHistory],
+    pub scale_up: &'a [MetricSample],
+}
+
+/// [`desired_replicas`] with what the forecast and the scale-up signal
+/// need. Either may raise the HPA's answer (after behavior and
+/// stabilization) and neither is recorded as a recommendation, so neither
+/// can be the reason for a scale-in.
 pub fn desired_replicas_with_history(
     policy: &Policy,
     samples: &[MetricSample],
-    history: &[crate::forecast::SeasonHistory],
+    lookahead: Lookahead<'_>,
     current: u32,
     ready: u32,
     now: Timestamp,
@@ -198,7 +206,15 @@ pub fn desired_replicas_with_history(
     // forecast does not linger for a whole scale-down window.
     let mut replicas = out.replicas;
     let mut forecast_reason = None;
-    if let Some(b) = predict::boost(policy, samples, history, ctx, replicas, now, &mut state.forecast) {
+    if let Some(b) = predict::boost(
+        policy,
+        samples,
+        lookahead,
+        ctx,
+        replicas,
+        now,
+        &mut state.forecast,
+    ) {
         if b.act {
             replicas = b.replicas;
         }

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::Lookahead;
 use super::replicas::{MetricRecommendation, ReplicaContext, recommend};
 use crate::config::{MetricSpec, Policy, PredictMode};
 use crate::forecast::{self, SeasonHistory};
@@ -53,12 +54,14 @@ pub struct Boost {
     pub reason: Reason,
 }
 
-/// Records this tick's readings, checks due forecasts, and returns the
-/// forecast's replicas when they exceed the reactive, stabilized `raw`.
+/// Records this tick's readings, checks due forecasts, and returns what
+/// the forecast or the scale-up signal wants when it exceeds the reactive,
+/// stabilized `raw`. The scale-up signal is a reading, not a forecast: it
+/// acts whatever `predict.mode` says, and its error is not tracked.
 pub fn boost(
     policy: &Policy,
     samples: &[MetricSample],
-    history: &[SeasonHistory],
+    lookahead: Lookahead<'_>,
     ctx: ReplicaContext,
     raw: u32,
     now: Timestamp,
@@ -67,53 +70,26 @@ pub fn boost(
     let p = &policy.predict;
     if !p.enabled() {
         *state = ForecastState::default();
-        return None;
     }
-    let keep = p.trend_window.max(p.horizon) + policy.interval * 2;
-    let mut best: Option<(u32, usize, f64)> = None;
+    let mut forecast_best: Option<(u32, usize, f64)> = None;
+    let mut signal_best: Option<(u32, usize, f64)> = None;
     for (index, spec) in policy.metrics.iter().enumerate() {
-        if !matches!(spec, MetricSpec::Prometheus(_)) {
-            continue;
-        }
-        let Some(value) = newest_value(samples, index) else {
+        let MetricSpec::Prometheus(prom) = spec else {
             continue;
         };
-        check_due(state, index, value, now);
-        let readings = state.readings.entry(index).or_default();
-        // Planning again at the same instant replaces, not repeats, a reading.
-        if readings.back().is_some_and(|(t, _)| *t == now) {
-            readings.pop_back();
-        }
-        readings.push_back((now, value));
-        while readings.front().is_some_and(|(t, _)| now.since(*t) > keep) {
-            readings.pop_front();
-        }
-        let trend = p
-            .trend
-            .then(|| trend_value(readings, now, p.trend_window, p.horizon, policy.interval))
-            .flatten();
-        let seasonal = history
-            .iter()
-            .filter(|h| h.index == index)
-            .find_map(|h| forecast::seasonal_naive(&h.windows, p.percentile));
-        let Some(predicted) = [trend, seasonal].into_iter().flatten().reduce(f64::max) else {
-            continue;
-        };
-        if !state
-            .open
-            .iter()
-            .any(|(due, i, _)| *i == index && *due == now + p.horizon)
+        if prom.scale_up_query.is_some()
+            && let Some(value) = newest_value(lookahead.scale_up, index)
         {
-            state.open.push_back((now + p.horizon, index, predicted));
+            keep_highest(&mut signal_best, spec, value, index, ctx);
         }
-        if let MetricRecommendation::Replicas { replicas, .. } =
-            recommend(spec, &MetricReading::Value { value: predicted }, ctx)
-            && best.is_none_or(|(r, _, _)| replicas > r)
+        if p.enabled()
+            && let Some(predicted) = forecast_value(policy, samples, lookahead.history, index, now, state)
         {
-            best = Some((replicas, index, predicted));
+            keep_highest(&mut forecast_best, spec, predicted, index, ctx);
         }
     }
     // Forecasts that can no longer be checked (their metric went missing).
+    let keep = p.trend_window.max(p.horizon) + policy.interval * 2;
     while state
         .open
         .front()
@@ -121,22 +97,108 @@ pub fn boost(
     {
         state.open.pop_front();
     }
-    let (wanted, index, predicted) = best?;
-    let room = (f64::from(raw) * f64::from(p.max_add_percent) / 100.0).ceil() as u32;
-    let capped = wanted
+    let forecast = forecast_best.and_then(|best| forecast_boost(policy, best, raw, state));
+    let signal = signal_best.and_then(|best| signal_boost(policy, best, raw));
+    match (forecast, signal) {
+        (Some(f), Some(s)) if !f.act || s.replicas > f.replicas => Some(s),
+        (Some(f), _) => Some(f),
+        (None, s) => s,
+    }
+}
+
+/// The replicas `value` of `spec` asks for, kept when above the best so far.
+fn keep_highest(
+    best: &mut Option<(u32, usize, f64)>,
+    spec: &MetricSpec,
+    value: f64,
+    index: usize,
+    ctx: ReplicaContext,
+) {
+    if let MetricRecommendation::Replicas { replicas, .. } =
+        recommend(spec, &MetricReading::Value { value }, ctx)
+        && best.is_none_or(|(r, _, _)| replicas > r)
+    {
+        *best = Some((replicas, index, value));
+    }
+}
+
+/// At most `maxAddPercent` over the reactive `raw` (at least one replica),
+/// and never above `maxReplicas`.
+fn capped(policy: &Policy, wanted: u32, raw: u32) -> u32 {
+    let room = (f64::from(raw) * f64::from(policy.predict.max_add_percent) / 100.0).ceil() as u32;
+    wanted
         .min(raw.saturating_add(room.max(1)))
-        .min(policy.max_replicas);
+        .min(policy.max_replicas)
+}
+
+fn cap_note(policy: &Policy, wanted: u32, capped: u32) -> String {
+    if capped < wanted {
+        format!(
+            ", capped to {capped} (predict.maxAddPercent {})",
+            policy.predict.max_add_percent
+        )
+    } else {
+        String::new()
+    }
+}
+
+/// Records the reading of `metrics[index]`, scores due forecasts against it
+/// and returns the forecast over the horizon (trend, seasons: the higher).
+fn forecast_value(
+    policy: &Policy,
+    samples: &[MetricSample],
+    history: &[SeasonHistory],
+    index: usize,
+    now: Timestamp,
+    state: &mut ForecastState,
+) -> Option<f64> {
+    let p = &policy.predict;
+    let keep = p.trend_window.max(p.horizon) + policy.interval * 2;
+    let value = newest_value(samples, index)?;
+    check_due(state, index, value, now);
+    let readings = state.readings.entry(index).or_default();
+    // Planning again at the same instant replaces, not repeats, a reading.
+    if readings.back().is_some_and(|(t, _)| *t == now) {
+        readings.pop_back();
+    }
+    readings.push_back((now, value));
+    while readings.front().is_some_and(|(t, _)| now.since(*t) > keep) {
+        readings.pop_front();
+    }
+    let trend = p
+        .trend
+        .then(|| trend_value(readings, now, p.trend_window, p.horizon, policy.interval))
+        .flatten();
+    let seasonal = history
+        .iter()
+        .filter(|h| h.index == index)
+        .find_map(|h| forecast::seasonal_naive(&h.windows, p.percentile));
+    let predicted = [trend, seasonal].into_iter().flatten().reduce(f64::max)?;
+    if !state
+        .open
+        .iter()
+        .any(|(due, i, _)| *i == index && *due == now + p.horizon)
+    {
+        state.open.push_back((now + p.horizon, index, predicted));
+    }
+    Some(predicted)
+}
+
+fn forecast_boost(
+    policy: &Policy,
+    (wanted, index, predicted): (u32, usize, f64),
+    raw: u32,
+    state: &ForecastState,
+) -> Option<Boost> {
+    let p = &policy.predict;
+    let capped = capped(policy, wanted, raw);
     if capped <= raw {
         return None;
     }
     let horizon = p.horizon.as_secs();
     let what = format!(
         "metrics[{index}] forecast {predicted:.1} at +{horizon}s: {wanted} replicas{} over the reactive {raw}",
-        if capped < wanted {
-            format!(", capped to {capped} (maxAddPercent {})", p.max_add_percent)
-        } else {
-            String::new()
-        }
+        cap_note(policy, wanted, capped)
     );
     let too_wrong = state
         .error
@@ -164,6 +226,24 @@ pub fn boost(
         replicas: capped,
         act,
         reason: Reason { code, message },
+    })
+}
+
+fn signal_boost(policy: &Policy, (wanted, index, value): (u32, usize, f64), raw: u32) -> Option<Boost> {
+    let capped = capped(policy, wanted, raw);
+    if capped <= raw {
+        return None;
+    }
+    Some(Boost {
+        replicas: capped,
+        act: true,
+        reason: Reason {
+            code: ReasonCode::ScaleUpSignal,
+            message: format!(
+                "metrics[{index}] scaleUpQuery reads {value:.1}: {wanted} replicas{} over the reactive {raw}",
+                cap_note(policy, wanted, capped)
+            ),
+        },
     })
 }
 

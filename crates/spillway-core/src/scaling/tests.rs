@@ -328,3 +328,75 @@ fn unready_pods_without_metrics_are_ignored_not_missing() {
     let d = desired_replicas(&p, &[sample], 3, 2, at(0), &mut PolicyState::default());
     assert_eq!(d.replicas, 1);
 }
+
+fn run_with_signal(
+    p: &Policy,
+    value: f64,
+    fast: f64,
+    current: u32,
+    now: i64,
+    state: &mut PolicyState,
+) -> Desired {
+    desired_replicas_with_history(
+        p,
+        &[MetricSample::value(0, value, at(now))],
+        Lookahead {
+            history: &[],
+            scale_up: &[MetricSample::value(0, fast, at(now))],
+        },
+        current,
+        current,
+        at(now),
+        state,
+    )
+}
+
+/// The shorter window sees a step the averaged metric does not show yet:
+/// replicas for it at once (within `maxAddPercent`), and once it reads no
+/// higher than the metric, the HPA's answer alone, with no window held.
+#[test]
+fn a_scale_up_query_adds_replicas_before_the_averaged_metric_shows_the_rise() {
+    let p = policy(
+        "- name: web\n  target: {namespace: shop, name: web}\n  minReplicas: 1\n  maxReplicas: 100\n  behavior: {scaleDown: {stabilizationWindow: 0s}}\n  metrics:\n  - prometheus: {query: 'sum(rate(x[2m]))', scaleUpQuery: 'sum(rate(x[30s]))', targetAverageValue: 100}\n",
+    );
+    let mut state = PolicyState::default();
+    let d = run_with_signal(&p, 1000.0, 1000.0, 10, 0, &mut state);
+    assert_eq!(d.replicas, 10);
+    let d = run_with_signal(&p, 1000.0, 1400.0, 10, 15, &mut state);
+    assert_eq!(d.replicas, 14, "{:?}", d.reasons);
+    assert!(
+        d.reasons.iter().any(|r| r.code == ReasonCode::ScaleUpSignal),
+        "{:?}",
+        d.reasons
+    );
+    let d = run_with_signal(&p, 1000.0, 3000.0, 14, 30, &mut state);
+    assert_eq!(
+        d.replicas, 15,
+        "capped at 50 % over the reactive 10: {:?}",
+        d.reasons
+    );
+    let d = run_with_signal(&p, 1000.0, 900.0, 15, 45, &mut state);
+    assert_eq!(
+        d.replicas, 10,
+        "a lower short window never lowers, and holds nothing: {:?}",
+        d.reasons
+    );
+    // Without a scaleUpQuery, the same readings change nothing.
+    let plain = prom_policy("");
+    let mut state = PolicyState::default();
+    run_with_signal(&plain, 1000.0, 1000.0, 10, 0, &mut state);
+    assert_eq!(
+        run_with_signal(&plain, 1000.0, 3000.0, 10, 15, &mut state).replicas,
+        10
+    );
+}
+
+#[test]
+fn an_empty_scale_up_query_is_refused_with_its_path() {
+    let yaml = format!(
+        "{HEAD}- name: web\n  target: {{namespace: shop, name: web}}\n  maxReplicas: 10\n  metrics:\n  - prometheus: {{query: q, scaleUpQuery: ' ', targetAverageValue: 1}}\n"
+    );
+    let loaded = config::load(&yaml).unwrap_or_else(|e| panic!("{e}"));
+    let err = format!("{:?}", loaded.policies[0].result.as_ref().err());
+    assert!(err.contains("metrics[0].prometheus.scaleUpQuery"), "{err}");
+}

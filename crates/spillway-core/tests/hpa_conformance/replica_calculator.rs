@@ -232,6 +232,7 @@ fn external(value: Option<f64>, average: Option<f64>) -> MetricSpec {
         target_value: value,
         target_average_value: average,
         series: SeriesMode::Single,
+        scale_up_query: None,
     })
 }
 

@@ -100,6 +100,17 @@ impl<T: Send + Sync + 'static> Controller<T> {
             Ok(refs) => refs,
             Err(e) => return self.write_failed(&policy, "create", &e.to_string(), e.label()),
         };
+        let dns = match burst
+            .dns
+            .as_ref()
+            .map(|d| d.resolve(|ns, name| self.cluster.service_cluster_ip(ns, name)))
+        {
+            None => None,
+            Some(Ok(dns)) => Some(dns),
+            // A replica that cannot resolve the cluster's names would fail
+            // its requests: no create until the DNS Service is known.
+            Some(Err(message)) => return self.write_failed(&policy, "create", &message, "dns_unresolved"),
+        };
         let results = join_all(creates.iter().map(|group| {
             let req = CreateRequest {
                 cluster_id: &policy.cluster_id,
@@ -110,7 +121,7 @@ impl<T: Send + Sync + 'static> Controller<T> {
                 refs: &refs,
                 subnet_id: burst.subnet_id.as_deref(),
                 priority: burst.priority,
-                dns: burst.dns.as_ref(),
+                dns: dns.as_ref(),
             };
             async move {
                 let _permit = self.writes.acquire().await;

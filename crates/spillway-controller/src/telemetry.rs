@@ -53,6 +53,7 @@ pub const CONTROLLER_ERROR_KINDS: &[&str] = &[
     "scaled_by_hpa",
     "no_selector",
     "template",
+    "dns_unresolved",
 ];
 
 /// The (direction, reason) pairs of `spillway_scale_decisions_total` that

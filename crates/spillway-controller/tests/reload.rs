@@ -32,11 +32,14 @@ use tokio_util::sync::CancellationToken;
 /// Two ready VM pods and no room on any node: everything more bursts.
 struct FullCluster {
     spec_replicas: Mutex<u32>,
+    /// ClusterIP of `kube-system/kube-dns`, if the cluster has one.
+    dns_ip: Mutex<Option<String>>,
 }
 
 fn full_cluster() -> Arc<FullCluster> {
     Arc::new(FullCluster {
         spec_replicas: Mutex::new(2),
+        dns_ip: Mutex::new(None),
     })
 }
 
@@ -71,6 +74,11 @@ impl ClusterView for FullCluster {
             }),
             template: Arc::new(()),
         })
+    }
+    fn service_cluster_ip(&self, namespace: &str, name: &str) -> Option<String> {
+        (namespace == "kube-system" && name == "kube-dns")
+            .then(|| self.dns_ip.lock().unwrap().clone())
+            .flatten()
     }
     fn resolve_refs<'a>(&'a self, _: &'a str, _: &'a ()) -> BoxFuture<'a, Result<TemplateRefs, SeamError>> {
         Box::pin(async { Ok(TemplateRefs::default()) })
@@ -113,6 +121,8 @@ impl ClusterView for FullCluster {
 struct Endpoint {
     groups: Mutex<BTreeMap<String, BurstReplica>>,
     writes: AtomicU64,
+    /// The name server each create carried (`burst.dns`).
+    name_servers: Mutex<Vec<Option<String>>>,
 }
 
 impl BurstBackend<()> for Endpoint {
@@ -134,6 +144,10 @@ impl BurstBackend<()> for Endpoint {
     fn create<'a>(&'a self, req: CreateRequest<'a, ()>) -> BoxFuture<'a, Result<(), SeamError>> {
         Box::pin(async move {
             self.writes.fetch_add(1, Ordering::SeqCst);
+            self.name_servers
+                .lock()
+                .unwrap()
+                .push(req.dns.map(|d| d.name_server.clone()));
             self.groups.lock().unwrap().insert(
                 req.group.name.clone(),
                 BurstReplica {
@@ -386,6 +400,89 @@ async fn a_client_that_cannot_be_built_keeps_the_previous_one() {
         "{notes}"
     );
     assert_eq!(a.groups.lock().unwrap().len(), 6, "the old client keeps working");
+    cancel.cancel();
+    run.await.unwrap();
+}
+
+/// `burst.dns` without a `nameServer`: the ClusterIP of the cluster DNS
+/// Service is read when replicas are created. While the Service has none,
+/// nothing is created (a replica that cannot resolve cluster names would
+/// fail its requests) and the error says why; once it has one, every
+/// create carries it.
+#[tokio::test(start_paused = true)]
+async fn cluster_dns_comes_from_the_kube_dns_service() {
+    let arm = Arc::new(Endpoint::default());
+    let prometheus = Arc::new(Prometheus {
+        value: 1_000.0,
+        reads: AtomicU64::new(0),
+    });
+    let yaml = r#"
+cluster: { id: c1 }
+azure:
+  subscriptionId: 00000000-0000-0000-0000-000000000000
+  resourceGroup: burst-rg
+  location: westeurope
+  auth: { method: managedIdentity }
+  subnetId: /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/vnet/subnets/aci
+metricSources:
+  prometheus: { url: "http://p.test" }
+policies:
+- name: web
+  target: { namespace: shop, name: web }
+  minReplicas: 2
+  maxReplicas: 20
+  metrics:
+  - prometheus: { query: q, targetAverageValue: 100 }
+  burst: { enabled: true, maxReplicas: 6, dns: {} }
+"#;
+    let doc = Arc::new(config::load(yaml).expect("valid document"));
+    let cluster = full_cluster();
+    let status = Arc::new(StatusBoard::new("test"));
+    let telemetry = Metrics::new().unwrap();
+    let controller = Arc::new(Controller::new(
+        Parts {
+            cluster: cluster.clone(),
+            metrics_source: prometheus,
+            backend: arm.clone(),
+            telemetry: telemetry.clone(),
+            status: status.clone(),
+            leader: LeaderGate::always(),
+            clock: tokio_clock(Timestamp::from_secs(1_000_000)),
+            rebuild: None,
+        },
+        ControllerOptions {
+            gc_interval: Duration::from_secs(3600),
+            ..ControllerOptions::default()
+        },
+    ));
+    let (_config_tx, config_rx) = watch::channel(Some(doc));
+    let (_valid_tx, valid_rx) = watch::channel(true);
+    let cancel = CancellationToken::new();
+    let run = tokio::spawn(controller.clone().run(config_rx, valid_rx, cancel.clone()));
+
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert_eq!(
+        arm.writes.load(Ordering::SeqCst),
+        0,
+        "no create without the DNS Service's IP"
+    );
+    let errors = telemetry
+        .reconcile_errors
+        .with_label_values(&["web", "dns_unresolved"])
+        .get();
+    assert!(errors >= 1, "counted as dns_unresolved");
+    let shown = status.to_json().to_string();
+    assert!(shown.contains("kube-system/kube-dns"), "{shown}");
+
+    *cluster.dns_ip.lock().unwrap() = Some("10.96.0.10".into());
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    let carried = arm.name_servers.lock().unwrap().clone();
+    assert_eq!(carried.len(), 6, "{carried:?}");
+    assert!(
+        carried.iter().all(|n| n.as_deref() == Some("10.96.0.10")),
+        "{carried:?}"
+    );
+
     cancel.cancel();
     run.await.unwrap();
 }

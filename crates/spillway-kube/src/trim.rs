@@ -35,7 +35,8 @@ pub fn hpa(h: &mut HorizontalPodAutoscaler) {
     }
 }
 
-/// Keeps uid and ports: the EndpointSlice's owner and its target ports.
+/// Keeps uid and ports (the EndpointSlice's owner and its target ports)
+/// and the ClusterIP (`burst.dns` reads the cluster DNS Service's).
 pub fn service(s: &mut Service) {
     trim_meta(&mut s.metadata);
     s.status = None;
@@ -44,7 +45,31 @@ pub fn service(s: &mut Service) {
             ports: spec.ports,
             selector: spec.selector,
             type_: spec.type_,
+            cluster_ip: spec.cluster_ip,
             ..Default::default()
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::api::core::v1::{Service, ServiceSpec};
+
+    /// The reflector's copy keeps what `burst.dns` and the EndpointSlice read.
+    #[test]
+    fn a_trimmed_service_keeps_its_cluster_ip_and_ports() {
+        let mut s = Service {
+            spec: Some(ServiceSpec {
+                cluster_ip: Some("10.96.0.10".into()),
+                cluster_ips: Some(vec!["10.96.0.10".into()]),
+                session_affinity: Some("None".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        super::service(&mut s);
+        let spec = s.spec.expect("spec kept");
+        assert_eq!(spec.cluster_ip.as_deref(), Some("10.96.0.10"));
+        assert_eq!(spec.session_affinity, None, "the rest is dropped");
     }
 }

@@ -315,6 +315,20 @@ impl spillway_controller::ClusterView for KubeClusterView {
         })
     }
 
+    /// From the Service reflector (cluster-wide list/watch the controller
+    /// already has for EndpointSlices): no extra read, no extra RBAC.
+    fn service_cluster_ip(&self, namespace: &str, name: &str) -> Option<String> {
+        self.stores
+            .services
+            .state()
+            .into_iter()
+            .find(|s| {
+                s.metadata.namespace.as_deref() == Some(namespace) && s.metadata.name.as_deref() == Some(name)
+            })
+            .and_then(|s| s.spec.as_ref()?.cluster_ip.clone())
+            .filter(|ip| !ip.is_empty() && ip != "None")
+    }
+
     fn resolve_refs<'a>(
         &'a self,
         namespace: &'a str,

@@ -99,6 +99,12 @@ pub trait ClusterView: Send + Sync {
     fn snapshot(&self) -> ClusterBuild;
     /// The target's replicas, pods and template, or why the policy is disabled.
     fn workload(&self, target: &TargetRef) -> Result<Workload<Self::Template>, Disabled>;
+    /// The ClusterIP of a Service (`burst.dns` without a `nameServer`
+    /// reads the cluster DNS Service's). `None`: absent or headless, or a
+    /// view that sees no Services.
+    fn service_cluster_ip(&self, _namespace: &str, _name: &str) -> Option<String> {
+        None
+    }
     /// The Secrets and ConfigMaps the template references.
     fn resolve_refs<'a>(
         &'a self,

@@ -12,7 +12,7 @@ pub use parse::MAX_DOCUMENT_BYTES;
 use std::fmt;
 
 pub use model::*;
-pub use network::{ClusterDns, DnsSpec, ZoneName};
+pub use network::{BurstDns, ClusterDns, DnsSpec, NameServer, ZoneName};
 pub use predict::{Predict, PredictMode};
 
 /// One problem in the document, with the path of the offending value.
@@ -177,10 +177,7 @@ fn resolve(spec: PolicySpec, global: &GlobalSpec) -> Policy {
             locations,
             subnet_id: global.azure.as_ref().and_then(|az| az.subnet_id.clone()),
             zones: spec.burst.zones.iter().map(ZoneName::as_zone).collect(),
-            dns: spec.burst.dns.as_ref().map(|d| ClusterDns {
-                name_server: d.name_server.clone(),
-                cluster_domain: d.cluster_domain.clone(),
-            }),
+            dns: spec.burst.dns.as_ref().map(BurstDns::from_spec),
         }
     });
     Policy {

@@ -30,14 +30,86 @@ impl ZoneName {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DnsSpec {
-    /// The cluster DNS Service's IP (`kubectl -n kube-system get svc kube-dns`).
-    pub name_server: String,
+    /// The cluster DNS Service's IP. Without it, the ClusterIP of `service`
+    /// is read from the cluster when a burst replica is created.
+    #[serde(default)]
+    pub name_server: Option<String>,
+    /// `namespace/name` of the cluster DNS Service.
+    #[serde(default = "default_dns_service")]
+    pub service: String,
     #[serde(default = "default_cluster_domain")]
     pub cluster_domain: String,
 }
 
 fn default_cluster_domain() -> String {
     "cluster.local".to_string()
+}
+
+fn default_dns_service() -> String {
+    "kube-system/kube-dns".to_string()
+}
+
+/// Where a burst replica's name server comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum NameServer {
+    /// `burst.dns.nameServer`.
+    Address(String),
+    /// The ClusterIP of this Service, read when a replica is created.
+    Service { namespace: String, name: String },
+}
+
+/// `burst.dns` of a policy, before the name server is known.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BurstDns {
+    pub name_server: NameServer,
+    pub cluster_domain: String,
+}
+
+impl BurstDns {
+    pub(super) fn from_spec(spec: &DnsSpec) -> Self {
+        let name_server = match &spec.name_server {
+            Some(ip) => NameServer::Address(ip.clone()),
+            None => {
+                let (namespace, name) = spec
+                    .service
+                    .split_once('/')
+                    .unwrap_or(("kube-system", &spec.service));
+                NameServer::Service {
+                    namespace: namespace.to_string(),
+                    name: name.to_string(),
+                }
+            }
+        };
+        BurstDns {
+            name_server,
+            cluster_domain: spec.cluster_domain.clone(),
+        }
+    }
+
+    /// The settings a create carries; `cluster_ip` looks a Service's
+    /// ClusterIP up. The error says which Service had none.
+    pub fn resolve(
+        &self,
+        cluster_ip: impl FnOnce(&str, &str) -> Option<String>,
+    ) -> Result<ClusterDns, String> {
+        let name_server = match &self.name_server {
+            NameServer::Address(ip) => ip.clone(),
+            NameServer::Service { namespace, name } => cluster_ip(namespace, name)
+                .filter(|ip| ip.parse::<IpAddr>().is_ok())
+                .ok_or_else(|| {
+                    format!(
+                        "burst.dns: the Service {namespace}/{name} has no ClusterIP (absent, headless, or not listed yet); \
+                         set burst.dns.nameServer or burst.dns.service"
+                    )
+                })?,
+        };
+        Ok(ClusterDns {
+            name_server,
+            cluster_domain: self.cluster_domain.clone(),
+        })
+    }
 }
 
 /// The resolved `burst.dns` a create carries.
@@ -86,12 +158,28 @@ pub(super) fn validate(
                 .into(),
         );
     }
-    if dns.name_server.parse::<IpAddr>().is_err() {
+    if let Some(ip) = &dns.name_server
+        && ip.parse::<IpAddr>().is_err()
+    {
         e(
             "burst.dns.nameServer",
+            format!("{ip:?} is not an IP address (the cluster DNS Service's ClusterIP)"),
+        );
+    }
+    let label = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && l.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    if !matches!(dns.service.split_once('/'), Some((ns, name)) if label(ns) && label(name)) {
+        e(
+            "burst.dns.service",
             format!(
-                "{:?} is not an IP address (the cluster DNS Service's ClusterIP)",
-                dns.name_server
+                "{:?} is not namespace/name of a Service, such as kube-system/kube-dns",
+                dns.service
             ),
         );
     }
@@ -151,7 +239,8 @@ mod tests {
     #[test]
     fn dns_needs_a_vnet_an_ip_and_a_domain() {
         let dns = DnsSpec {
-            name_server: "10.0.0.10".into(),
+            name_server: Some("10.0.0.10".into()),
+            service: default_dns_service(),
             cluster_domain: "cluster.local".into(),
         };
         assert!(errors(&[], Some(&dns), Some("/subscriptions/x/subnets/aci")).is_empty());
@@ -159,11 +248,13 @@ mod tests {
         assert_eq!(e.len(), 1);
         assert!(e[0].starts_with("burst.dns: needs azure.subnetId"), "{e:?}");
         let bad = DnsSpec {
-            name_server: "kube-dns".into(),
+            name_server: Some("kube-dns".into()),
+            service: "kube-dns".into(),
             cluster_domain: "Cluster..local".into(),
         };
         let e = errors(&[], Some(&bad), Some("s"));
         assert!(e.iter().any(|m| m.starts_with("burst.dns.nameServer: ")), "{e:?}");
+        assert!(e.iter().any(|m| m.starts_with("burst.dns.service: ")), "{e:?}");
         assert!(
             e.iter().any(|m| m.starts_with("burst.dns.clusterDomain: ")),
             "{e:?}"
@@ -180,5 +271,35 @@ mod tests {
             d.search_domains("shop"),
             ["shop.svc.cluster.local", "svc.cluster.local", "cluster.local"]
         );
+    }
+
+    #[test]
+    fn without_a_name_server_the_service_cluster_ip_is_used() {
+        let spec = DnsSpec {
+            name_server: None,
+            service: default_dns_service(),
+            cluster_domain: "cluster.local".into(),
+        };
+        let dns = BurstDns::from_spec(&spec);
+        let mut asked = None;
+        let resolved = dns
+            .resolve(|ns, name| {
+                asked = Some(format!("{ns}/{name}"));
+                Some("10.96.0.10".into())
+            })
+            .expect("resolved");
+        assert_eq!(asked.as_deref(), Some("kube-system/kube-dns"));
+        assert_eq!(resolved.name_server, "10.96.0.10");
+        // Headless (`None`) or absent: an error naming the Service.
+        let e = dns.resolve(|_, _| Some("None".into())).expect_err("headless");
+        assert!(e.contains("kube-system/kube-dns"), "{e}");
+        assert!(dns.resolve(|_, _| None).is_err());
+        // A configured address is used as it is, without a lookup.
+        let fixed = BurstDns::from_spec(&DnsSpec {
+            name_server: Some("10.0.0.10".into()),
+            ..spec
+        });
+        let r = fixed.resolve(|_, _| panic!("no lookup")).expect("fixed");
+        assert_eq!(r.name_server, "10.0.0.10");
     }
 }

@@ -64,7 +64,7 @@ pub struct BurstPolicy {
     /// `burst.zones` as ARM writes them (`"1"`); empty: no zone asked for.
     pub zones: Vec<String>,
     /// `burst.dns`: the cluster DNS a burst replica resolves through.
-    pub dns: Option<super::ClusterDns>,
+    pub dns: Option<super::BurstDns>,
 }
 
 mod humantime_millis {

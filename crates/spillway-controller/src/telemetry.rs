@@ -490,6 +490,8 @@ mod tests {
             burst: BurstCounts::default(),
             vm_fit: 0,
             burst_hourly_cost: 0.0,
+            forecast_replicas: None,
+            standby: None,
             reasons: reasons
                 .iter()
                 .map(|&code| Reason {

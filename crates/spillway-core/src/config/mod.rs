@@ -6,6 +6,7 @@ pub mod model;
 pub mod network;
 mod parse;
 pub mod predict;
+pub mod standby;
 
 pub use parse::MAX_DOCUMENT_BYTES;
 
@@ -14,6 +15,7 @@ use std::fmt;
 pub use model::*;
 pub use network::{ClusterDns, DnsSpec, ZoneName};
 pub use predict::{Predict, PredictMode};
+pub use standby::{SizeFrom, StandbyPool, StandbyPoolSpec};
 
 /// One problem in the document, with the path of the offending value.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -181,6 +183,11 @@ fn resolve(spec: PolicySpec, global: &GlobalSpec) -> Policy {
                 name_server: d.name_server.clone(),
                 cluster_domain: d.cluster_domain.clone(),
             }),
+            standby_pool: spec
+                .burst
+                .standby_pool
+                .as_ref()
+                .map(|p| p.resolve(&global.cluster.id, &spec.name)),
         }
     });
     Policy {

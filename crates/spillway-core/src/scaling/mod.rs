@@ -21,6 +21,9 @@ use crate::time::Timestamp;
 pub struct Desired {
     pub replicas: u32,
     pub reasons: Vec<Reason>,
+    /// The forecast's replicas over `predict.horizon` when it is above the
+    /// reactive answer, acted on or not (`report`); sizes a standby pool.
+    pub forecast: Option<u32>,
 }
 
 /// Computes D for this tick and records the history it needs in `state`.
@@ -71,7 +74,11 @@ pub fn desired_replicas_with_history(
         ));
         push_direction(&mut reasons, current, replicas);
         record_change(state, current, replicas, now);
-        return Desired { replicas, reasons };
+        return Desired {
+            replicas,
+            reasons,
+            forecast: None,
+        };
     }
     let (tolerance_up, tolerance_down) = policy.tolerances();
     let ctx = ReplicaContext {
@@ -144,7 +151,11 @@ pub fn desired_replicas_with_history(
                 &policy.behavior.scale_down,
             );
             record_change(state, current, replicas, now);
-            return Desired { replicas, reasons };
+            return Desired {
+                replicas,
+                reasons,
+                forecast: None,
+            };
         }
         Some((replicas, index, ratio, held)) => {
             state.metrics_missing_since = None;
@@ -198,10 +209,12 @@ pub fn desired_replicas_with_history(
     // forecast does not linger for a whole scale-down window.
     let mut replicas = out.replicas;
     let mut forecast_reason = None;
+    let mut forecast = None;
     if let Some(b) = predict::boost(policy, samples, history, ctx, replicas, now, &mut state.forecast) {
         if b.act {
             replicas = b.replicas;
         }
+        forecast = Some(b.replicas);
         forecast_reason = Some(b.reason);
     }
     if out.stabilized > raw {
@@ -240,7 +253,11 @@ pub fn desired_replicas_with_history(
     reasons.extend(forecast_reason);
     push_direction(&mut reasons, current, replicas);
     record_change(state, current, replicas, now);
-    Desired { replicas, reasons }
+    Desired {
+        replicas,
+        reasons,
+        forecast,
+    }
 }
 
 fn push_direction(reasons: &mut Vec<Reason>, current: u32, replicas: u32) {

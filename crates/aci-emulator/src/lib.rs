@@ -25,12 +25,15 @@ pub mod latency;
 pub mod lifecycle;
 pub mod route;
 mod server;
+pub mod standby;
 pub mod throttle;
 pub mod validate;
 pub mod wire;
 
-pub use config::{DeleteMode, EmulatorConfig, Limits, ProvisioningLatency, RegionQuota, TokenConfig};
-pub use engine::{GroupRecord, StateSnapshot, WriteRecord};
+pub use config::{
+    DeleteMode, EmulatorConfig, Limits, ProvisioningLatency, RegionQuota, StandbyConfig, TokenConfig,
+};
+pub use engine::{GroupRecord, PoolRecord, StateSnapshot, WriteRecord};
 pub use error::{ArmError, EmulatorError};
 pub use faults::{
     CapacityFault, CapacityMode, CrashFault, Faults, ForcedThrottle, ImageFault, ImageFaultMode,

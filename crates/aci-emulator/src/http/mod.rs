@@ -4,6 +4,8 @@
 mod admin;
 mod token;
 
+pub(crate) use admin::merge as merge_patch;
+
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::{

@@ -385,6 +385,8 @@ pub struct EmulatorConfig {
     pub faults: Faults,
     /// At most this many write records are kept in `/_emulator/state` (oldest dropped first).
     pub max_write_records: usize,
+    /// Serve HTTPS (`None`: plain HTTP, the default).
+    pub tls: Option<crate::tls::TlsMode>,
 }
 
 impl Default for EmulatorConfig {
@@ -406,6 +408,7 @@ impl Default for EmulatorConfig {
             limits: Limits::default(),
             faults: Faults::default(),
             max_write_records: 100_000,
+            tls: None,
         }
     }
 }

@@ -200,6 +200,9 @@ pub enum EmulatorError {
     /// The server task failed.
     #[error("server failed: {0}")]
     Serve(#[source] std::io::Error),
+    /// The TLS certificate or key could not be loaded or generated.
+    #[error("TLS: {0}")]
+    Tls(#[from] crate::tls::TlsError),
     /// The server task panicked or was cancelled.
     #[error("server task ended abnormally: {0}")]
     Join(String),

@@ -27,6 +27,7 @@ pub mod route;
 mod server;
 pub mod standby;
 pub mod throttle;
+pub mod tls;
 pub mod validate;
 pub mod wire;
 
@@ -41,3 +42,4 @@ pub use faults::{
 };
 pub use latency::LatencyDist;
 pub use server::{Emulator, EmulatorHandle};
+pub use tls::{TlsError, TlsMode, TlsSetup};

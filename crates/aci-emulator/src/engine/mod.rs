@@ -10,9 +10,11 @@ mod claim;
 mod groups;
 mod misc;
 mod operations;
+mod pool_ops;
 mod pools;
 mod profiles;
 mod snapshot;
+mod standby_dispatch;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
@@ -204,7 +206,7 @@ pub struct Engine {
     pub(crate) groups: BTreeMap<GroupKey, Group>,
     pub(crate) profiles: BTreeMap<GroupKey, profiles::Profile>,
     pub(crate) pools: BTreeMap<GroupKey, pools::Pool>,
-    pub(crate) pool_ops: HashMap<String, pools::PoolOp>,
+    pub(crate) pool_ops: HashMap<String, pool_ops::PoolOp>,
     pub(crate) ops: HashMap<String, operations::Operation>,
     pub(crate) history: Vec<GroupRecord>,
     pub(crate) writes: VecDeque<WriteRecord>,
@@ -534,49 +536,6 @@ impl Engine {
             other => self.dispatch_standby(req, other, now),
         };
         result.unwrap_or_else(|e| ArmResponse::from_error(&e))
-    }
-
-    /// Profiles, pools and runtime views.
-    fn dispatch_standby(
-        &mut self,
-        req: &ArmRequest,
-        route: &ArmRoute,
-        now: Timestamp,
-    ) -> Result<ArmResponse, ArmError> {
-        let m = &req.method;
-        match route {
-            ArmRoute::Profile { sub, rg, name } => match *m {
-                Method::PUT => self.put_profile(req, sub, rg, name, now),
-                Method::GET => self.get_profile(sub, rg, name),
-                Method::PATCH => self.patch_profile(req, sub, rg, name),
-                Method::DELETE => Ok(self.delete_profile(sub, rg, name)),
-                _ => Err(ArmError::method_not_allowed(m.as_str())),
-            },
-            ArmRoute::ProfileList { sub, rg } if *m == Method::GET => {
-                self.list_profiles(req, sub, rg.as_ref())
-            }
-            ArmRoute::ProfileRevisions {
-                sub,
-                rg,
-                name,
-                revision,
-            } if *m == Method::GET => self.profile_revisions(req, sub, rg, name, revision.as_ref()),
-            ArmRoute::Pool { sub, rg, name } => match *m {
-                Method::PUT => self.put_pool(req, sub, rg, name, now),
-                Method::GET => self.get_pool(sub, rg, name),
-                Method::PATCH => self.patch_pool(req, sub, rg, name, now),
-                Method::DELETE => self.delete_pool(req, sub, rg, name, now),
-                _ => Err(ArmError::method_not_allowed(m.as_str())),
-            },
-            ArmRoute::PoolList { sub, rg } if *m == Method::GET => self.list_pools(req, sub, rg.as_ref()),
-            ArmRoute::RuntimeViews { sub, rg, name, view } if *m == Method::GET => {
-                self.runtime_views(sub, rg, name, view.as_ref(), now)
-            }
-            ArmRoute::PoolOperation { id, result, .. } if *m == Method::GET => {
-                self.pool_operation(req, id, *result, now)
-            }
-            _ => Err(ArmError::method_not_allowed(m.as_str())),
-        }
     }
 
     /// Makes all tokens issued so far invalid.

@@ -6,13 +6,15 @@
 //! service: they are assumptions (ARM's generic `InvalidResourceName`, `InvalidRequestContent`,
 //! `BadRequest`), kept stable so clients can branch on them.
 
-use std::time::Duration;
-
 use http::StatusCode;
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use serde_json::{Map, Value, json};
 
-use super::{ArmRequest, ArmResponse, Engine, GroupKey, key, profiles::paged};
+use super::{
+    ArmRequest, ArmResponse, Engine, GroupKey, key,
+    pool_ops::{PoolOp, after},
+    profiles::paged,
+};
 use crate::{error::ArmError, standby::PoolInstances, validate::normalize_region};
 
 pub(crate) const POOL_TYPE: &str = "Microsoft.StandbyPool/standbyContainerGroupPools";
@@ -50,7 +52,7 @@ impl Pool {
         )
     }
 
-    fn render(&self) -> Value {
+    pub(super) fn render(&self) -> Value {
         let mut props = self
             .body
             .get("properties")
@@ -118,22 +120,6 @@ impl Pool {
     }
 }
 
-/// A pool's long-running operation.
-#[derive(Debug, Clone)]
-pub(crate) struct PoolOp {
-    resource_id: String,
-    location: String,
-    pool: GroupKey,
-    started: Timestamp,
-    done_at: Timestamp,
-    delete: bool,
-}
-
-fn after(now: Timestamp, d: Duration) -> Timestamp {
-    now.checked_add(SignedDuration::try_from(d).unwrap_or(SignedDuration::MAX))
-        .unwrap_or(Timestamp::MAX)
-}
-
 fn bad(target: &str, message: String) -> ArmError {
     ArmError::bad_request("BadRequest", message).with_target(target.to_owned())
 }
@@ -153,7 +139,7 @@ struct PoolSpec {
 }
 
 impl Engine {
-    fn pool_not_found(rg: &str, name: &str) -> ArmError {
+    pub(super) fn pool_not_found(rg: &str, name: &str) -> ArmError {
         ArmError::resource_not_found(POOL_TYPE, rg, name)
     }
 
@@ -252,27 +238,6 @@ impl Engine {
             revision,
             zones,
         })
-    }
-
-    fn pool_op_urls(&self, req: &ArmRequest, sub: &str, region: &str, op: &str) -> (String, String) {
-        let version = req
-            .query
-            .iter()
-            .find(|(k, _)| k == "api-version")
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default();
-        let prefix = format!(
-            "{}/subscriptions/{sub}/providers/Microsoft.StandbyPool/locations/{region}",
-            req.base_url
-        );
-        (
-            format!("{prefix}/operationStatuses/{op}?api-version={version}"),
-            format!("{prefix}/operationResults/{op}?api-version={version}"),
-        )
-    }
-
-    fn retry_after(&self) -> String {
-        self.settings.lro_retry_after.unwrap_or(1).to_string()
     }
 
     /// Creates or updates a pool from a full body; `None` when the pool is new.
@@ -525,56 +490,6 @@ impl Engine {
         }
     }
 
-    pub(super) fn pool_operation(
-        &self,
-        req: &ArmRequest,
-        id: &str,
-        result: bool,
-        now: Timestamp,
-    ) -> Result<ArmResponse, ArmError> {
-        let op = self.pool_ops.get(id).ok_or_else(|| {
-            ArmError::new(
-                StatusCode::NOT_FOUND,
-                "OperationNotFound",
-                format!("The operation '{id}' could not be found."),
-            )
-        })?;
-        let done = now >= op.done_at;
-        if result {
-            if !done {
-                return Ok(ArmResponse::empty(StatusCode::ACCEPTED)
-                    .header(
-                        "location",
-                        format!("{}{}?{}", req.base_url, req.path, query_string(req)),
-                    )
-                    .header("retry-after", self.retry_after()));
-            }
-            if op.delete {
-                return Ok(ArmResponse::empty(StatusCode::NO_CONTENT));
-            }
-            let p = self
-                .pools
-                .get(&op.pool)
-                .ok_or_else(|| Self::pool_not_found(&op.pool.1, &op.pool.2))?;
-            return Ok(ArmResponse::json(StatusCode::OK, p.render()));
-        }
-        let mut body = json!({
-            "id": format!("/subscriptions/{}/providers/Microsoft.StandbyPool/locations/{}/operationStatuses/{id}", op.pool.0, op.location),
-            "name": id,
-            "resourceId": op.resource_id,
-            "status": if done { "Succeeded" } else { "InProgress" },
-            "startTime": op.started.to_string(),
-        });
-        if done && let Some(o) = body.as_object_mut() {
-            o.insert("endTime".into(), json!(op.done_at.to_string()));
-        }
-        let mut resp = ArmResponse::json(StatusCode::OK, body);
-        if !done {
-            resp = resp.header("retry-after", self.retry_after());
-        }
-        Ok(resp)
-    }
-
     /// A profile got a new revision: pools following its latest revision drain and refill.
     pub(super) fn profile_revised(&mut self, profile: &GroupKey, now: Timestamp) {
         let Some(latest) = self.profiles.get(profile).map(|p| p.latest()) else {
@@ -596,12 +511,6 @@ impl Engine {
         self.pools
             .retain(|_, p| p.deleting.as_ref().is_none_or(|(_, done)| now < *done));
     }
-}
-
-fn query_string(req: &ArmRequest) -> String {
-    url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(req.query.iter())
-        .finish()
 }
 
 #[cfg(test)]

@@ -246,6 +246,9 @@ pub struct Limits {
     pub aci_creates: WindowLimit,
     /// ACI container-group deletes per subscription (100 per 5 min, 300 per hour).
     pub aci_deletes: WindowLimit,
+    /// Multiplies the 5-minute and 1-hour spans of `aciCreates`/`aciDeletes` (1.0 = the real
+    /// service; e.g. 0.01 makes 3 s and 36 s windows, so a 429's `Retry-After` is seconds).
+    pub aci_window_scale: f64,
     /// Largest Standard group: cores.
     pub max_group_cpu: f64,
     /// Largest Standard group: memory in GB.
@@ -281,6 +284,7 @@ impl Default for Limits {
                 per_5m: 100,
                 per_1h: 300,
             },
+            aci_window_scale: 1.0,
             max_group_cpu: 31.0,
             max_group_memory_gb: 240.0,
             max_spot_cpu: 4.0,

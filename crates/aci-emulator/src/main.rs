@@ -134,6 +134,9 @@ struct Cli {
     /// ACI deletes PER_5M:PER_1H (default 100:300).
     #[arg(long, value_name = "PER_5M:PER_1H")]
     aci_deletes: Option<String>,
+    /// Multiply the 5-minute/1-hour spans of --aci-creates/--aci-deletes (e.g. 0.01: 3 s and 36 s).
+    #[arg(long)]
+    aci_window_scale: Option<f64>,
     /// No quotas and no throttling at all (benchmarks).
     #[arg(long)]
     unlimited: bool,
@@ -347,6 +350,12 @@ fn build_config(cli: &Cli) -> Result<EmulatorConfig> {
     }
     if let Some(s) = &cli.aci_deletes {
         l.aci_deletes = window(s, "--aci-deletes")?;
+    }
+    if let Some(scale) = cli.aci_window_scale {
+        if !(scale.is_finite() && scale > 0.0) {
+            bail!("--aci-window-scale: expected a positive number, got {scale}");
+        }
+        l.aci_window_scale = scale;
     }
     Ok(c)
 }

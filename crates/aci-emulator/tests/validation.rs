@@ -174,6 +174,18 @@ async fn bodies_are_validated_with_arm_codes() {
             }),
         ),
         (
+            "ResourceSomeRequestsNotSpecified",
+            Box::new(|b| {
+                b["properties"]["containers"][0]["properties"]["resources"] = json!({"requests": {"cpu": 1}});
+            }),
+        ),
+        (
+            "LocationNotAvailableForResourceType",
+            Box::new(|b| {
+                b["location"] = json!("Atlantis Central");
+            }),
+        ),
+        (
             "ContainerImageNotSpecified",
             Box::new(|b| {
                 b["properties"]["containers"][0]["properties"]

@@ -312,11 +312,12 @@ impl Engine {
         }
         self.check_quota(sub, &spec, exists.then_some(&k))?;
         let creates_limit = self.limits.aci_creates;
+        let scale = self.limits.aci_window_scale;
         let counters = self.counters(sub, now);
         let window = if exists {
-            counters.creates.remaining(creates_limit, now)
+            counters.creates.remaining_scaled(creates_limit, scale, now)
         } else {
-            counters.creates.take(creates_limit, now).map_err(|secs| {
+            counters.creates.take_scaled(creates_limit, scale, now).map_err(|secs| {
                 ArmError::new(
                     StatusCode::TOO_MANY_REQUESTS,
                     "TooManyRequests",
@@ -475,8 +476,8 @@ impl Engine {
         }
         let create_op = g.op_id.clone();
         let resource_id = g.resource_id();
-        let limit = self.limits.aci_deletes;
-        self.counters(sub, now).aci_deletes.take(limit, now).map_err(|secs| {
+        let (limit, scale) = (self.limits.aci_deletes, self.limits.aci_window_scale);
+        self.counters(sub, now).aci_deletes.take_scaled(limit, scale, now).map_err(|secs| {
             ArmError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "TooManyRequests",

@@ -10,6 +10,119 @@ use crate::{faults::Faults, latency::LatencyDist};
 /// The api-version of the saved spec.
 pub const SPEC_API_VERSION: &str = "2026-05-01";
 
+/// api-versions of `Microsoft.ContainerInstance` accepted by default: the stable and preview
+/// versions published in Azure/azure-rest-api-specs (CONTRACT §1). Checked senders:
+/// `azure-mgmt-containerinstance` 10.1.0 sends 2023-05-01, 10.2.0b1 (the one the Azure CLI
+/// bundles) 2024-05-01-preview, 10.2.0b2 2026-06-01-preview.
+pub const ACI_API_VERSIONS: &[&str] = &[
+    SPEC_API_VERSION,
+    "2026-06-01-preview",
+    "2025-09-01",
+    "2024-11-01-preview",
+    "2024-10-01-preview",
+    "2024-09-01-preview",
+    "2024-05-01-preview",
+    "2023-05-01",
+    "2023-02-01-preview",
+    "2022-10-01-preview",
+    "2022-09-01",
+    "2021-10-01",
+    "2021-09-01",
+    "2021-07-01",
+    "2021-03-01",
+    "2020-11-01",
+    "2019-12-01",
+    "2018-10-01",
+    "2018-09-01",
+    "2018-06-01",
+    "2018-04-01",
+];
+
+/// api-versions of `Microsoft.StandbyPool` (standbypool/SOURCE.md); `azure-mgmt-standbypool`
+/// 2.1.0 sends 2025-10-01.
+pub const STANDBY_API_VERSIONS: &[&str] = &[
+    "2026-04-01",
+    "2025-10-01",
+    "2025-03-01",
+    "2024-03-01",
+    "2024-03-01-preview",
+    "2023-12-01-preview",
+];
+
+/// Regions where ACI (and the emulator) offers container groups by default: the public Azure
+/// regions listed for `Microsoft.ContainerInstance/containerGroups` (normalised names).
+pub const DEFAULT_LOCATIONS: &[&str] = &[
+    "australiacentral",
+    "australiaeast",
+    "australiasoutheast",
+    "brazilsouth",
+    "canadacentral",
+    "canadaeast",
+    "centralindia",
+    "centralus",
+    "eastasia",
+    "eastus",
+    "eastus2",
+    "francecentral",
+    "germanywestcentral",
+    "israelcentral",
+    "italynorth",
+    "japaneast",
+    "japanwest",
+    "koreacentral",
+    "koreasouth",
+    "mexicocentral",
+    "northcentralus",
+    "northeurope",
+    "norwayeast",
+    "polandcentral",
+    "qatarcentral",
+    "southafricanorth",
+    "southcentralus",
+    "southeastasia",
+    "southindia",
+    "spaincentral",
+    "swedencentral",
+    "switzerlandnorth",
+    "uaenorth",
+    "uksouth",
+    "ukwest",
+    "westcentralus",
+    "westeurope",
+    "westus",
+    "westus2",
+    "westus3",
+];
+
+/// Standby pool timing.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct StandbyConfig {
+    /// Time for a pooled container group to become `Running` (after creation, a claim or a drain).
+    #[serde(with = "humantime_serde_compat")]
+    pub refill_delay: Duration,
+    /// Time until a group served from the pool is `Succeeded`/`Running`.
+    #[serde(with = "humantime_serde_compat")]
+    pub claim_latency: Duration,
+    /// Time a drained pooled container group stays `Deleting`.
+    #[serde(with = "humantime_serde_compat")]
+    pub drain_delay: Duration,
+    /// Duration of the pool's create/update/delete long-running operations.
+    #[serde(with = "humantime_serde_compat")]
+    pub operation_latency: Duration,
+}
+
+impl Default for StandbyConfig {
+    fn default() -> Self {
+        StandbyConfig {
+            refill_delay: Duration::from_secs(20),
+            claim_latency: Duration::from_secs(1),
+            drain_delay: Duration::from_secs(5),
+            operation_latency: Duration::from_secs(1),
+        }
+    }
+}
+
 /// The api-version ACI embeds in its operation-status URLs, whatever the PUT used (observed).
 pub const OPERATION_API_VERSION: &str = "2018-06-01";
 
@@ -133,6 +246,9 @@ pub struct Limits {
     pub aci_creates: WindowLimit,
     /// ACI container-group deletes per subscription (100 per 5 min, 300 per hour).
     pub aci_deletes: WindowLimit,
+    /// Multiplies the 5-minute and 1-hour spans of `aciCreates`/`aciDeletes` (1.0 = the real
+    /// service; e.g. 0.01 makes 3 s and 36 s windows, so a 429's `Retry-After` is seconds).
+    pub aci_window_scale: f64,
     /// Largest Standard group: cores.
     pub max_group_cpu: f64,
     /// Largest Standard group: memory in GB.
@@ -168,6 +284,7 @@ impl Default for Limits {
                 per_5m: 100,
                 per_1h: 300,
             },
+            aci_window_scale: 1.0,
             max_group_cpu: 31.0,
             max_group_memory_gb: 240.0,
             max_spot_cpu: 4.0,
@@ -244,8 +361,15 @@ pub struct EmulatorConfig {
     pub seed: u64,
     /// Items per list page before a `nextLink` is given.
     pub page_size: usize,
-    /// api-versions accepted on ARM paths (the first is the spec's).
+    /// api-versions accepted on `Microsoft.ContainerInstance` paths (the first is the spec's).
     pub api_versions: Vec<String>,
+    /// api-versions accepted on `Microsoft.StandbyPool` paths.
+    pub standby_api_versions: Vec<String>,
+    /// Regions accepted for new resources (normalised, e.g. `westeurope`); others get
+    /// `LocationNotAvailableForResourceType`.
+    pub locations: Vec<String>,
+    /// Standby pool timing.
+    pub standby: StandbyConfig,
     /// Require a valid bearer token on ARM paths.
     pub require_auth: bool,
     /// Token endpoint behaviour.
@@ -265,6 +389,8 @@ pub struct EmulatorConfig {
     pub faults: Faults,
     /// At most this many write records are kept in `/_emulator/state` (oldest dropped first).
     pub max_write_records: usize,
+    /// Serve HTTPS (`None`: plain HTTP, the default).
+    pub tls: Option<crate::tls::TlsMode>,
 }
 
 impl Default for EmulatorConfig {
@@ -273,11 +399,10 @@ impl Default for EmulatorConfig {
             listen: "127.0.0.1:0".to_owned(),
             seed: 1,
             page_size: 100,
-            api_versions: vec![
-                SPEC_API_VERSION.to_owned(),
-                "2025-09-01".to_owned(),
-                "2023-05-01".to_owned(),
-            ],
+            api_versions: ACI_API_VERSIONS.iter().map(|v| (*v).to_owned()).collect(),
+            standby_api_versions: STANDBY_API_VERSIONS.iter().map(|v| (*v).to_owned()).collect(),
+            locations: DEFAULT_LOCATIONS.iter().map(|v| (*v).to_owned()).collect(),
+            standby: StandbyConfig::default(),
             require_auth: true,
             token: TokenConfig::default(),
             latency: ProvisioningLatency::default(),
@@ -287,6 +412,7 @@ impl Default for EmulatorConfig {
             limits: Limits::default(),
             faults: Faults::default(),
             max_write_records: 100_000,
+            tls: None,
         }
     }
 }

@@ -80,6 +80,47 @@ impl ArmError {
         )
     }
 
+    /// ARM's answer for a well-formed api-version the resource type does not have (the
+    /// well-known front-door message; the exact text varies by region list).
+    pub fn no_registered_provider(
+        given: &str,
+        location: &str,
+        resource_type: &str,
+        supported: &[String],
+    ) -> Self {
+        Self::bad_request(
+            "NoRegisteredProviderFound",
+            format!(
+                "No registered resource provider found for location '{location}' and API version '{given}' for type '{resource_type}'. The supported api-versions are '{}'. The supported locations are '{location}'.",
+                supported.join(", ")
+            ),
+        )
+    }
+
+    /// ARM's answer for a region the resource type is not offered in (message shape from public
+    /// captures, e.g. Azure/acr#406).
+    pub fn location_not_available(location: &str, resource_type: &str, available: &[String]) -> Self {
+        Self::bad_request(
+            "LocationNotAvailableForResourceType",
+            format!(
+                "The provided location '{location}' is not available for resource type '{resource_type}'. List of available regions for the resource type is '{}'.",
+                available.join(",")
+            ),
+        )
+        .with_target("location")
+    }
+
+    /// 404 for any ARM resource that does not exist (`type` is e.g. `Microsoft.StandbyPool/standbyContainerGroupPools`).
+    pub fn resource_not_found(resource_type: &str, rg: &str, name: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "ResourceNotFound",
+            format!(
+                "The Resource '{resource_type}/{name}' under resource group '{rg}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix"
+            ),
+        )
+    }
+
     /// 404 for a container group that does not exist (ARM front door text).
     pub fn group_not_found(rg: &str, name: &str) -> Self {
         Self::new(
@@ -159,6 +200,9 @@ pub enum EmulatorError {
     /// The server task failed.
     #[error("server failed: {0}")]
     Serve(#[source] std::io::Error),
+    /// The TLS certificate or key could not be loaded or generated.
+    #[error("TLS: {0}")]
+    Tls(#[from] crate::tls::TlsError),
     /// The server task panicked or was cancelled.
     #[error("server task ended abnormally: {0}")]
     Join(String),

@@ -25,12 +25,16 @@ pub mod latency;
 pub mod lifecycle;
 pub mod route;
 mod server;
+pub mod standby;
 pub mod throttle;
+pub mod tls;
 pub mod validate;
 pub mod wire;
 
-pub use config::{DeleteMode, EmulatorConfig, Limits, ProvisioningLatency, RegionQuota, TokenConfig};
-pub use engine::{GroupRecord, StateSnapshot, WriteRecord};
+pub use config::{
+    DeleteMode, EmulatorConfig, Limits, ProvisioningLatency, RegionQuota, StandbyConfig, TokenConfig,
+};
+pub use engine::{GroupRecord, PoolRecord, StateSnapshot, WriteRecord};
 pub use error::{ArmError, EmulatorError};
 pub use faults::{
     CapacityFault, CapacityMode, CrashFault, Faults, ForcedThrottle, ImageFault, ImageFaultMode,
@@ -38,3 +42,4 @@ pub use faults::{
 };
 pub use latency::LatencyDist;
 pub use server::{Emulator, EmulatorHandle};
+pub use tls::{TlsError, TlsMode, TlsSetup};

@@ -1,11 +1,13 @@
-//! `aci-emulator --listen 127.0.0.1:PORT`: prints `listening on http://ADDR` as its first stdout
-//! line, then serves until SIGINT/SIGTERM. Logs go to stderr (`RUST_LOG`, default `info`).
+//! `aci-emulator --listen 127.0.0.1:PORT`: prints `listening on http://ADDR` (`https://` with
+//! TLS) as its first stdout line, then serves until SIGINT/SIGTERM. In `--tls-self-signed` mode
+//! the generated CA is written to `--tls-ca-out` before that line, or printed after it. Logs go to
+//! stderr (`RUST_LOG`, default `info`).
 
 use std::{io::Write, path::PathBuf, time::Duration};
 
 use aci_emulator::{
     CapacityFault, CapacityMode, CrashFault, DeleteMode, Emulator, EmulatorConfig, ImageFault,
-    ImageFaultMode, LatencyDist, Limits, ProvisioningLatency, RegionQuota, config::BucketLimit,
+    ImageFaultMode, LatencyDist, Limits, ProvisioningLatency, RegionQuota, TlsMode, config::BucketLimit,
     config::WindowLimit,
 };
 use anyhow::{Context, Result, bail};
@@ -132,9 +134,36 @@ struct Cli {
     /// ACI deletes PER_5M:PER_1H (default 100:300).
     #[arg(long, value_name = "PER_5M:PER_1H")]
     aci_deletes: Option<String>,
+    /// Multiply the 5-minute/1-hour spans of --aci-creates/--aci-deletes (e.g. 0.01: 3 s and 36 s).
+    #[arg(long)]
+    aci_window_scale: Option<f64>,
     /// No quotas and no throttling at all (benchmarks).
     #[arg(long)]
     unlimited: bool,
+    /// Serve HTTPS with this certificate (PEM, chain allowed); needs --tls-key.
+    #[arg(long, requires = "tls_key", conflicts_with = "tls_self_signed")]
+    tls_cert: Option<PathBuf>,
+    /// Private key (PEM) of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Serve HTTPS with a generated CA and a certificate for localhost/127.0.0.1/::1.
+    #[arg(long)]
+    tls_self_signed: bool,
+    /// Write the generated CA (PEM) here; without it the CA is printed after the first line.
+    #[arg(long, requires = "tls_self_signed")]
+    tls_ca_out: Option<PathBuf>,
+    /// Region offered for new resources (repeatable; replaces the default list of Azure regions).
+    #[arg(long = "location", value_name = "REGION")]
+    locations: Vec<String>,
+    /// Time for a standby pool instance to become Running (after creation, a claim or a drain).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    standby_refill_delay: Option<Duration>,
+    /// Time until a container group served from a standby pool is Succeeded.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    standby_claim_latency: Option<Duration>,
+    /// Duration of standby pool create/update/delete operations.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    standby_operation_latency: Option<Duration>,
 }
 
 fn pair<A: std::str::FromStr, B: std::str::FromStr>(s: &str, what: &str) -> Result<(A, B)> {
@@ -256,6 +285,28 @@ fn build_config(cli: &Cli) -> Result<EmulatorConfig> {
         });
     }
 
+    if let (Some(cert), Some(key)) = (&cli.tls_cert, &cli.tls_key) {
+        c.tls = Some(TlsMode::Files {
+            cert: cert.clone(),
+            key: key.clone(),
+        });
+    }
+    if cli.tls_self_signed {
+        c.tls = Some(TlsMode::SelfSigned);
+    }
+    if !cli.locations.is_empty() {
+        c.locations = cli
+            .locations
+            .iter()
+            .map(|l| aci_emulator::validate::normalize_region(l))
+            .collect();
+    }
+    c.standby.refill_delay = cli.standby_refill_delay.unwrap_or(c.standby.refill_delay);
+    c.standby.claim_latency = cli.standby_claim_latency.unwrap_or(c.standby.claim_latency);
+    c.standby.operation_latency = cli
+        .standby_operation_latency
+        .unwrap_or(c.standby.operation_latency);
+
     if cli.unlimited {
         c.limits = Limits::unlimited();
     }
@@ -300,6 +351,12 @@ fn build_config(cli: &Cli) -> Result<EmulatorConfig> {
     if let Some(s) = &cli.aci_deletes {
         l.aci_deletes = window(s, "--aci-deletes")?;
     }
+    if let Some(scale) = cli.aci_window_scale {
+        if !(scale.is_finite() && scale > 0.0) {
+            bail!("--aci-window-scale: expected a positive number, got {scale}");
+        }
+        l.aci_window_scale = scale;
+    }
     Ok(c)
 }
 
@@ -335,9 +392,15 @@ async fn main() -> Result<()> {
     let cli = Cli::parse();
     let config = build_config(&cli)?;
     let emulator = Emulator::start(config).await?;
+    if let (Some(path), Some(ca)) = (&cli.tls_ca_out, emulator.ca_pem()) {
+        std::fs::write(path, ca).with_context(|| format!("writing the CA to {}", path.display()))?;
+    }
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "listening on {}", emulator.base_url())?;
+        if let (None, Some(ca)) = (&cli.tls_ca_out, emulator.ca_pem()) {
+            writeln!(out, "{}", ca.trim_end())?;
+        }
         out.flush()?;
     }
     shutdown_signal().await;

@@ -16,6 +16,7 @@ use crate::{
     error::EmulatorError,
     faults::Faults,
     http::{Shared, router},
+    tls::{TlsListener, TlsSetup},
 };
 
 /// Entry point: `Emulator::start(config)` on the current tokio runtime.
@@ -30,6 +31,7 @@ pub struct EmulatorHandle {
     shared: Arc<Shared>,
     cancel: CancellationToken,
     task: Option<JoinHandle<std::io::Result<()>>>,
+    ca_pem: Option<String>,
 }
 
 impl Emulator {
@@ -42,19 +44,33 @@ impl Emulator {
                 source,
             })?;
         let addr = listener.local_addr().map_err(EmulatorError::LocalAddr)?;
-        let base_url = format!("http://{addr}");
+        let tls = config.tls.as_ref().map(TlsSetup::new).transpose()?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let base_url = format!("{scheme}://{addr}");
         let shared = Arc::new(Shared {
             engine: Mutex::new(Engine::new(&config)),
             base_url: base_url.clone(),
+            scheme,
         });
         let cancel = CancellationToken::new();
         let app = router(shared.clone());
         let stop = cancel.clone();
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move { stop.cancelled().await })
-                .await
-        });
+        let ca_pem = tls.as_ref().and_then(|t| t.ca_pem.clone());
+        let task = match tls {
+            None => tokio::spawn(async move {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(async move { stop.cancelled().await })
+                    .await
+            }),
+            Some(setup) => {
+                let listener = TlsListener::new(listener, setup.config).map_err(EmulatorError::LocalAddr)?;
+                tokio::spawn(async move {
+                    axum::serve(listener, app)
+                        .with_graceful_shutdown(async move { stop.cancelled().await })
+                        .await
+                })
+            }
+        };
         tracing::info!(%addr, seed = config.seed, "aci-emulator listening");
         Ok(EmulatorHandle {
             addr,
@@ -62,6 +78,7 @@ impl Emulator {
             shared,
             cancel,
             task: Some(task),
+            ca_pem,
         })
     }
 }
@@ -72,9 +89,19 @@ impl EmulatorHandle {
         self.addr
     }
 
-    /// `http://ADDR`: the ARM endpoint and the authority host at once.
+    /// `http://ADDR` (`https://` with TLS): the ARM endpoint and the authority host at once.
     pub fn base_url(&self) -> &str {
         &self.base_url
+    }
+
+    /// PEM of the generated CA in self-signed TLS mode (what clients must trust).
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.ca_pem.as_deref()
+    }
+
+    /// The OpenID configuration URL of a tenant (MSAL's tenant discovery).
+    pub fn openid_configuration_url(&self, tenant: &str) -> String {
+        format!("{}/{tenant}/v2.0/.well-known/openid-configuration", self.base_url)
     }
 
     /// The token URL for a tenant (`{base}/{tenant}/oauth2/v2.0/token`).

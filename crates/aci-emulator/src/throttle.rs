@@ -82,12 +82,21 @@ pub struct WindowRemaining {
     pub pt1h: u64,
 }
 
+/// The 5-minute and 1-hour spans multiplied by `scale` (tests shrink them to seconds).
+fn spans(scale: f64) -> (SignedDuration, SignedDuration) {
+    if scale == 1.0 || !scale.is_finite() || scale <= 0.0 {
+        return (FIVE_MIN, ONE_HOUR);
+    }
+    let s = |d: SignedDuration| SignedDuration::from_secs_f64((d.as_secs_f64() * scale).max(0.001));
+    (s(FIVE_MIN), s(ONE_HOUR))
+}
+
 impl SlidingWindows {
-    fn prune(&mut self, now: Timestamp) {
+    fn prune(&mut self, now: Timestamp, hour: SignedDuration) {
         while self
             .events
             .front()
-            .is_some_and(|t| now.duration_since(*t) >= ONE_HOUR)
+            .is_some_and(|t| now.duration_since(*t) >= hour)
         {
             self.events.pop_front();
         }
@@ -103,8 +112,14 @@ impl SlidingWindows {
 
     /// Remaining budget without recording anything.
     pub fn remaining(&mut self, limit: WindowLimit, now: Timestamp) -> WindowRemaining {
-        self.prune(now);
-        let used5 = self.count_since(now, FIVE_MIN) as u64;
+        self.remaining_scaled(limit, 1.0, now)
+    }
+
+    /// [`SlidingWindows::remaining`] with both window spans multiplied by `scale`.
+    pub fn remaining_scaled(&mut self, limit: WindowLimit, scale: f64, now: Timestamp) -> WindowRemaining {
+        let (five, hour) = spans(scale);
+        self.prune(now, hour);
+        let used5 = self.count_since(now, five) as u64;
         let used1 = self.events.len() as u64;
         WindowRemaining {
             pt5m: u64::from(limit.per_5m).saturating_sub(used5),
@@ -114,13 +129,25 @@ impl SlidingWindows {
 
     /// Records one event if both windows allow it.
     pub fn take(&mut self, limit: WindowLimit, now: Timestamp) -> Result<WindowRemaining, u64> {
-        let left = self.remaining(limit, now);
+        self.take_scaled(limit, 1.0, now)
+    }
+
+    /// [`SlidingWindows::take`] with both window spans multiplied by `scale`; `Err` is the
+    /// `Retry-After` in seconds (when a slot frees).
+    pub fn take_scaled(
+        &mut self,
+        limit: WindowLimit,
+        scale: f64,
+        now: Timestamp,
+    ) -> Result<WindowRemaining, u64> {
+        let (five, hour) = spans(scale);
+        let left = self.remaining_scaled(limit, scale, now);
         if left.pt5m == 0 || left.pt1h == 0 {
             // The earliest event that still counts in the exhausted window frees a slot when it expires.
             let (window, needed) = if left.pt5m == 0 {
-                (FIVE_MIN, self.count_since(now, FIVE_MIN))
+                (five, self.count_since(now, five))
             } else {
-                (ONE_HOUR, self.events.len())
+                (hour, self.events.len())
             };
             let oldest_counted = self.events.len().saturating_sub(needed);
             let retry = self
@@ -172,5 +199,17 @@ mod tests {
         // The hour window is full until the first event turns one hour old.
         assert_eq!(w.take(limit, t(700)), Err(2900));
         assert!(w.take(limit, t(3600)).is_ok());
+    }
+
+    #[test]
+    fn scaled_windows_free_slots_sooner() {
+        let limit = WindowLimit {
+            per_5m: 1,
+            per_1h: 10,
+        };
+        let mut w = SlidingWindows::default();
+        assert!(w.take_scaled(limit, 0.01, t(0)).is_ok());
+        assert_eq!(w.take_scaled(limit, 0.01, t(1)), Err(2), "a 3 s window");
+        assert!(w.take_scaled(limit, 0.01, t(3)).is_ok());
     }
 }

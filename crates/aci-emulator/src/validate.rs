@@ -90,46 +90,6 @@ fn is_env_name(name: &str) -> bool {
         && b.last() != Some(&b'_')
 }
 
-fn is_subscription_id(s: &str) -> bool {
-    uuid::Uuid::try_parse(s).is_ok() && s.len() == 36
-}
-
-/// Path checks shared by every container-group route.
-pub fn check_path(sub: &str, rg: Option<&str>, name: Option<&str>) -> Result<(), ArmError> {
-    if !is_subscription_id(sub) {
-        return Err(ArmError::bad_request(
-            "InvalidSubscriptionId",
-            format!("The provided subscription identifier '{sub}' is malformed or invalid."),
-        ));
-    }
-    if let Some(rg) = rg {
-        let ok = (1..=90).contains(&rg.chars().count())
-            && rg.chars().all(|c| c.is_alphanumeric() || "-_.()".contains(c))
-            && !rg.ends_with('.');
-        if !ok {
-            return Err(ArmError::bad_request(
-                "InvalidResourceGroupName",
-                format!(
-                    "The resource group name '{rg}' is invalid. It must be 1-90 characters of letters, digits, '-', '_', '.', '(' or ')' and must not end with '.'."
-                ),
-            ));
-        }
-    }
-    if let Some(name) = name
-        && !is_valid_group_name(name)
-    {
-        return Err(ArmError::bad_request(
-            "InvalidContainerGroupName",
-            format!(
-                "The container group name '{name}' is invalid. The name must be 1 to 63 characters long, \
-                 contain only lowercase letters, numbers and hyphens, must not start or end with a hyphen \
-                 and must not contain consecutive hyphens."
-            ),
-        ));
-    }
-    Ok(())
-}
-
 fn obj<'a>(v: &'a Value, path: &str) -> Result<&'a Map<String, Value>, ArmError> {
     v.as_object().ok_or_else(|| invalid(path, "expected an object"))
 }
@@ -367,23 +327,38 @@ pub fn validate_group(name: &str, body: &Value, limits: &Limits) -> Result<Group
                 ));
             }
         };
+        let not_specified = |target: &str| {
+            bad(
+                "ResourceRequestsNotSpecified",
+                target,
+                format!(
+                    "The resource requests are not specified in container '{cname}' of contain group '{name}'. Both memory and CPU requests are required since API version '2017-07-01-preview'."
+                ),
+            )
+        };
         let requests = cprops
             .get("resources")
             .and_then(|r| r.get("requests"))
             .filter(|r| r.is_object())
-            .ok_or_else(|| bad("ResourceRequestsNotSpecified", &format!("{pp}.resources.requests"), format!("The resource requests are not specified in container '{cname}' of contain group '{name}'. Both memory and CPU requests are required since API version '2017-07-01-preview'.")))?;
+            .ok_or_else(|| not_specified(&format!("{pp}.resources.requests")))?;
         let rp = format!("{pp}.resources.requests");
-        let (Some(c_cpu), Some(c_mem)) = (
+        let (c_cpu, c_mem) = match (
             number(requests.get("cpu"), &format!("{rp}.cpu"))?,
             number(requests.get("memoryInGB"), &format!("{rp}.memoryInGB"))?,
-        ) else {
-            return Err(bad(
-                "ResourceRequestsNotSpecified",
-                &rp,
-                format!(
-                    "The resource requests are not specified in container '{cname}' of contain group '{name}'. Both memory and CPU requests are required since API version '2017-07-01-preview'."
-                ),
-            ));
+        ) {
+            (Some(c), Some(m)) => (c, m),
+            (None, None) => return Err(not_specified(&rp)),
+            // The service's code for one of the two (issue 16); the message text is UNVERIFIED.
+            (cpu, _) => {
+                let missing = if cpu.is_none() { "cpu" } else { "memoryInGB" };
+                return Err(bad(
+                    "ResourceSomeRequestsNotSpecified",
+                    &format!("{rp}.{missing}"),
+                    format!(
+                        "The '{missing}' request is not specified in container '{cname}' of container group '{name}'. Both memory and CPU requests are required."
+                    ),
+                ));
+            }
         };
         if c_cpu <= 0.0 || c_mem <= 0.0 {
             return Err(bad(
@@ -601,5 +576,8 @@ pub fn validate_group(name: &str, body: &Value, limits: &Limits) -> Result<Group
 }
 
 mod network;
+mod path;
+
+pub use path::check_path;
 #[cfg(test)]
 mod tests;

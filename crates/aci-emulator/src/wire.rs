@@ -27,6 +27,8 @@ pub struct RenderInput<'a> {
     pub fqdn: Option<&'a str>,
     /// The group was stopped.
     pub stopped: bool,
+    /// `isCreatedFromStandbyPool` (rendered only when the create named a standby pool).
+    pub from_standby_pool: Option<bool>,
     /// Now.
     pub now: Timestamp,
 }
@@ -256,6 +258,9 @@ fn base(input: &RenderInput<'_>, list: bool) -> Value {
         .unwrap_or_default();
     strip_secrets(&mut props);
     props.insert("provisioningState".into(), json!(input.provisioning_state));
+    if let Some(from_pool) = input.from_standby_pool {
+        props.insert("isCreatedFromStandbyPool".into(), json!(from_pool));
+    }
     if let Some(ip) = props.get_mut("ipAddress").and_then(Value::as_object_mut) {
         if let Some(addr) = input.ip {
             ip.insert("ip".into(), json!(addr));
@@ -344,6 +349,7 @@ mod tests {
             ip: Some("20.40.0.4"),
             fqdn: None,
             stopped: false,
+            from_standby_pool: None,
             now,
         }
     }

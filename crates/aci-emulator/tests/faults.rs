@@ -101,6 +101,30 @@ async fn aci_create_window_answers_429() {
 }
 
 #[tokio::test]
+async fn a_scaled_create_window_gives_a_short_retry_after() {
+    let env = start(fast_config()).await;
+    patch_admin(
+        &env,
+        "limits",
+        json!({"aciCreates": {"per5m": 1, "per1h": 300}, "aciWindowScale": 0.005}),
+    )
+    .await;
+    assert_eq!(
+        env.put("rg", "s-1", &group_body("nginx")).await.status().as_u16(),
+        201
+    );
+    let r = env.put("rg", "s-2", &group_body("nginx")).await;
+    let retry: u64 = header(&r, "retry-after").unwrap().parse().unwrap();
+    assert!((1..=2).contains(&retry), "a 1.5 s window: {retry}");
+    assert_eq!(error_code(r).await.0, 429);
+    tokio::time::sleep(std::time::Duration::from_secs(retry)).await;
+    assert_eq!(
+        env.put("rg", "s-2", &group_body("nginx")).await.status().as_u16(),
+        201
+    );
+}
+
+#[tokio::test]
 async fn region_quota_gives_container_group_quota_reached() {
     let env = start(fast_config()).await;
     patch_admin(

@@ -30,8 +30,60 @@ async fn api_version_is_required_and_checked() {
         .unwrap();
     assert_eq!(
         error_code(r).await,
-        (400, "InvalidApiVersionParameter".to_owned())
+        (400, "NoRegisteredProviderFound".to_owned()),
+        "a well-formed version the type does not have"
     );
+    let r = env
+        .http
+        .get(format!("{url}?api-version=latest"))
+        .bearer_auth(&env.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_code(r).await,
+        (400, "InvalidApiVersionParameter".to_owned()),
+        "a malformed version"
+    );
+    for v in [
+        "2024-10-01-preview",
+        "2024-11-01-preview",
+        "2025-09-01",
+        "2026-06-01-preview",
+    ] {
+        let r = env
+            .http
+            .get(format!("{url}?api-version={v}"))
+            .bearer_auth(&env.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 404, "{v} is accepted");
+    }
+    let pools = format!(
+        "{}/subscriptions/{SUB}/providers/Microsoft.StandbyPool/standbyContainerGroupPools",
+        env.base()
+    );
+    let r = env
+        .http
+        .get(format!("{pools}?api-version=2026-05-01"))
+        .bearer_auth(&env.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_code(r).await.1,
+        "NoRegisteredProviderFound",
+        "each provider has its own versions"
+    );
+    let r = env
+        .http
+        .get(format!("{pools}?api-version=2025-10-01"))
+        .bearer_auth(&env.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
     let r = env
         .http
         .get(format!("{url}?api-version=2023-05-01"))
@@ -119,6 +171,18 @@ async fn bodies_are_validated_with_arm_codes() {
             "ResourceRequestsNotSpecified",
             Box::new(|b| {
                 b["properties"]["containers"][0]["properties"]["resources"] = json!({"limits": {"cpu": 1}});
+            }),
+        ),
+        (
+            "ResourceSomeRequestsNotSpecified",
+            Box::new(|b| {
+                b["properties"]["containers"][0]["properties"]["resources"] = json!({"requests": {"cpu": 1}});
+            }),
+        ),
+        (
+            "LocationNotAvailableForResourceType",
+            Box::new(|b| {
+                b["location"] = json!("Atlantis Central");
             }),
         ),
         (

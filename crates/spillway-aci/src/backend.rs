@@ -12,7 +12,9 @@ use futures::future::BoxFuture;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::{ConfigMap, PodTemplateSpec, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use spillway_controller::{BurstBackend, CreateRequest, ListedGroup, SeamError, TemplateRefs};
+use spillway_controller::{
+    BurstBackend, CreateRequest, ListedGroup, PoolKeep, PoolObserved, PoolSync, SeamError, TemplateRefs,
+};
 use spillway_core::burst::{BurstHeadroom, BurstReplica};
 use spillway_core::config::AciPriority;
 use spillway_core::time::Timestamp;
@@ -37,6 +39,8 @@ pub struct AciBackend {
     /// Regional usages change slowly; read them at most every `usage_ttl`.
     usage_ttl: Duration,
     usages: Mutex<BTreeMap<(String, bool), (Instant, BurstHeadroom)>>,
+    /// Claims from each policy's standby pool since its last sync: (hit, miss).
+    claims: Mutex<BTreeMap<String, (u32, u32)>>,
 }
 
 impl AciBackend {
@@ -46,6 +50,7 @@ impl AciBackend {
             health: HealthRules::default(),
             usage_ttl: Duration::from_secs(30),
             usages: Mutex::new(BTreeMap::new()),
+            claims: Mutex::new(BTreeMap::new()),
         }
     }
 }
@@ -110,12 +115,37 @@ impl BurstBackend<PodTemplateSpec> for AciBackend {
                 cluster_dns: req.dns.cloned(),
             };
             let resolver = resolver_from(req.refs);
-            let translated = translate::translate(req.template, &spec, &resolver)
+            let mut translated = translate::translate(req.template, &spec, &resolver)
                 .map_err(|e| SeamError::new(e.metric_label(), e))?;
-            self.client
+            if let Some(claim) = req.standby {
+                translate::profile::claim(
+                    &mut translated.body,
+                    self.client.profile_id(claim.pool),
+                    claim.revision,
+                    self.client.pool_id(claim.pool),
+                );
+            }
+            let accepted = self
+                .client
                 .begin_create_or_update(&translated.name, &translated.body)
                 .await
                 .map_err(seam)?;
+            if req.standby.is_some() {
+                let hit = accepted
+                    .initial
+                    .as_ref()
+                    .and_then(|g| g.properties.is_created_from_standby_pool)
+                    .unwrap_or(false);
+                tracing::info!(group = %translated.name, from_pool = hit, "claimed from the standby pool");
+                if let Ok(mut m) = self.claims.lock() {
+                    let e = m.entry(req.policy.to_string()).or_default();
+                    if hit {
+                        e.0 += 1;
+                    } else {
+                        e.1 += 1;
+                    }
+                }
+            }
             Ok(())
         })
     }
@@ -151,6 +181,29 @@ impl BurstBackend<PodTemplateSpec> for AciBackend {
             }
         })
     }
+
+    fn sync_pool<'a>(
+        &'a self,
+        req: PoolSync<'a, PodTemplateSpec>,
+    ) -> BoxFuture<'a, Result<PoolObserved, SeamError>> {
+        Box::pin(async move {
+            let policy = req.policy.to_string();
+            let mut observed = crate::pool_sync::sync(&self.client, req).await?;
+            if let Some((hit, miss)) = self.claims.lock().ok().and_then(|mut m| m.remove(&policy)) {
+                observed.claims_hit = hit;
+                observed.claims_miss = miss;
+            }
+            Ok(observed)
+        })
+    }
+
+    fn sweep_pools<'a>(
+        &'a self,
+        cluster_id: &'a str,
+        keep: &'a PoolKeep,
+    ) -> BoxFuture<'a, Result<Vec<String>, SeamError>> {
+        Box::pin(crate::pool_sync::sweep(&self.client, cluster_id, keep))
+    }
 }
 
 /// Fresh pacing with cached quota.
@@ -169,7 +222,7 @@ impl MergeQuota for BurstHeadroom {
 }
 
 /// The translation's view of the referenced Secrets and ConfigMaps.
-fn resolver_from(refs: &TemplateRefs) -> MapResolver {
+pub(crate) fn resolver_from(refs: &TemplateRefs) -> MapResolver {
     let mut r = MapResolver::default();
     for (name, data) in &refs.secrets {
         r.secrets.insert(

@@ -93,6 +93,10 @@ impl AciClient {
         &self.t.cfg
     }
 
+    pub(crate) fn transport(&self) -> &Transport {
+        &self.t
+    }
+
     /// `{endpoint}/subscriptions/{sub}[/resourceGroups/{rg}]/providers/Microsoft.ContainerInstance/{tail}?api-version=`.
     fn url(&self, in_group: bool, tail: &[&str]) -> Result<Url, AciError> {
         let cfg = &self.t.cfg;

@@ -10,6 +10,8 @@ use crate::error::AciError;
 
 /// The api-version of the saved spec (`containerInstance.json`, 2026-05-01).
 pub const API_VERSION: &str = "2026-05-01";
+/// The api-version of the saved StandbyPool spec (`standbypool.json`, 2026-04-01).
+pub const STANDBY_POOL_API_VERSION: &str = "2026-04-01";
 /// Public-cloud Resource Manager.
 pub const ARM_ENDPOINT: &str = "https://management.azure.com";
 

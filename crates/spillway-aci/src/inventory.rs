@@ -14,6 +14,10 @@ pub const TAG_CLUSTER: &str = "spillway.io/cluster";
 pub const TAG_POLICY: &str = "spillway.io/policy";
 pub const TAG_TEMPLATE_HASH: &str = "spillway.io/template-hash";
 pub const TAG_ORDINAL: &str = "spillway.io/ordinal";
+/// `standby` on container group profiles and standby pools: never a burst
+/// replica, even if ARM copies a profile's tags onto the pool's instances.
+pub const TAG_ROLE: &str = "spillway.io/role";
+pub const ROLE_STANDBY: &str = "standby";
 
 /// The tags every group we create carries (DESIGN.md §5).
 pub fn group_tags(
@@ -55,6 +59,7 @@ pub enum Owned {
 /// the group carries no `systemData.createdAt`.
 pub fn owned_by(g: &ContainerGroup, cluster_id: &str) -> bool {
     g.tags.get(TAG_CLUSTER).is_some_and(|c| c == cluster_id)
+        && g.tags.get(TAG_ROLE).is_none_or(|r| r != ROLE_STANDBY)
 }
 
 pub fn map_group(g: &ContainerGroup, rules: HealthRules, fallback_created_at: Timestamp) -> Owned {

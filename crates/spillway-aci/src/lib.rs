@@ -25,12 +25,16 @@ pub mod model;
 mod naming;
 mod observer;
 pub mod pacing;
+pub mod pool_sync;
+pub mod pools;
 mod retry;
 pub mod translate;
 mod transport;
 
 pub use client::{Accepted, AciClient, DeleteOutcome};
-pub use config::{API_VERSION, ARM_ENDPOINT, AciConfig, LroPolicy, PacingLimits, RetryPolicy};
+pub use config::{
+    API_VERSION, ARM_ENDPOINT, AciConfig, LroPolicy, PacingLimits, RetryPolicy, STANDBY_POOL_API_VERSION,
+};
 pub use error::{AciError, classify, classify_operation};
 pub use headroom::{burst_headroom, quota_headroom};
 pub use lro::PollTarget;

@@ -12,6 +12,14 @@ pub enum Operation {
     ListUsage,
     /// A GET on an `Azure-AsyncOperation` or `Location` URL.
     PollOperation,
+    /// PUT/DELETE of a container group profile.
+    ProfileWrite,
+    /// GET/list of container group profiles and their revisions.
+    ProfileRead,
+    /// PUT/PATCH/DELETE of a standby container group pool.
+    PoolWrite,
+    /// GET/list of standby pools and their runtime views.
+    PoolRead,
 }
 
 impl Operation {
@@ -23,6 +31,10 @@ impl Operation {
             Operation::List => "list",
             Operation::ListUsage => "list_usage",
             Operation::PollOperation => "poll_operation",
+            Operation::ProfileWrite => "profile_write",
+            Operation::ProfileRead => "profile_read",
+            Operation::PoolWrite => "pool_write",
+            Operation::PoolRead => "pool_read",
         }
     }
 }

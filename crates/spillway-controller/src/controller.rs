@@ -89,6 +89,9 @@ pub struct PolicyRuntime {
     pub(crate) creates_blocked_until: Option<Timestamp>,
     /// Groups seen provisioning, for the provisioning-latency histogram.
     pub(crate) provisioning: BTreeMap<String, Timestamp>,
+    /// This tick's claim: the standby pool's name and the profile revision
+    /// it uses, when the pool is in step with the template (issue 16).
+    pub(crate) claim: Option<(String, Option<i64>)>,
 }
 
 impl PolicyRuntime {
@@ -100,6 +103,7 @@ impl PolicyRuntime {
             create_failures: 0,
             creates_blocked_until: None,
             provisioning: BTreeMap::new(),
+            claim: None,
         }
     }
 }
@@ -396,6 +400,39 @@ impl<T: Send + Sync + 'static> Controller<T> {
         }
         if !doomed.is_empty() {
             self.inventory.invalidate().await;
+        }
+        self.collect_orphan_pools(loaded, &*backend).await;
+    }
+
+    /// Deletes this cluster's standby pools (then profiles) that no policy
+    /// wants any more: its policy is gone, or its `burst.standbyPool` was
+    /// removed or renamed. A policy disabled by errors keeps its pool.
+    async fn collect_orphan_pools(&self, loaded: &LoadedConfig, backend: &dyn BurstBackend<T>) {
+        let keep: crate::seams::pool::PoolKeep = loaded
+            .policies
+            .iter()
+            .filter_map(|p| {
+                let name = p.name.clone()?;
+                Some(match &p.result {
+                    Ok(policy) => (
+                        name,
+                        Some(
+                            policy
+                                .burst
+                                .as_ref()
+                                .and_then(|b| b.standby_pool.as_ref())
+                                .map(|pool| pool.name.clone())
+                                .unwrap_or_default(),
+                        ),
+                    ),
+                    Err(_) => (name, None),
+                })
+            })
+            .collect();
+        match backend.sweep_pools(&loaded.global.cluster.id, &keep).await {
+            Ok(deleted) if !deleted.is_empty() => info!(?deleted, "standby pools and profiles collected"),
+            Ok(_) => {}
+            Err(e) => warn!(error = %e, "standby pool garbage collection failed; retrying next pass"),
         }
     }
 }

@@ -12,6 +12,7 @@ use tracing::{info, warn};
 use crate::controller::{Controller, PolicyRuntime};
 use crate::seams::burst::{BurstBackend, CreateRequest, ListedGroup};
 use crate::seams::cluster::BurstEndpoint;
+use crate::seams::pool::StandbyClaim;
 
 impl<T: Send + Sync + 'static> Controller<T> {
     pub(super) async fn execute(
@@ -122,6 +123,10 @@ impl<T: Send + Sync + 'static> Controller<T> {
                 subnet_id: burst.subnet_id.as_deref(),
                 priority: burst.priority,
                 dns: dns.as_ref(),
+                standby: rt.claim.as_ref().map(|(pool, revision)| StandbyClaim {
+                    pool: pool.as_str(),
+                    revision: *revision,
+                }),
             };
             async move {
                 let _permit = self.writes.acquire().await;

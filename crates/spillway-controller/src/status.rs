@@ -22,6 +22,10 @@ pub struct PolicyStatus {
     /// Recent errors, newest last.
     pub errors: VecDeque<String>,
     pub dry_run: bool,
+    /// The standby pool as last read (issue 16); the wanted size is in
+    /// `lastPlan.standby`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub standby_pool: Option<crate::seams::pool::PoolObserved>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -132,6 +136,9 @@ impl StatusBoard {
             p.last_tick = Some(plan.at);
             p.last_plan = Some(plan.clone());
         });
+    }
+    pub fn record_pool(&self, policy: &str, seen: Option<crate::seams::pool::PoolObserved>) {
+        self.with(|b| b.policies.entry(policy.to_string()).or_default().standby_pool = seen);
     }
     pub fn record_error(&self, policy: &str, error: String) {
         self.with(|b| {

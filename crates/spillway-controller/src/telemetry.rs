@@ -34,6 +34,8 @@ pub struct Metrics {
     pub policy_enabled: GaugeVec,
     pub leader: Gauge,
     pub build_info: GaugeVec,
+    /// Standby pools (issue 16).
+    pub standby: crate::standby_metrics::StandbyMetrics,
     /// `error` label values of `spillway_reconcile_errors_total` created at 0
     /// for every active policy: the controller's own, plus what the adapters
     /// declare ([`Metrics::declare_error_kinds`]).
@@ -254,6 +256,7 @@ impl Metrics {
                 "Always 1; the labels say which build is running.",
                 &["version", "revision"],
             )?,
+            standby: crate::standby_metrics::StandbyMetrics::register(&r)?,
             registry: r,
             error_kinds: Arc::new(Mutex::new(CONTROLLER_ERROR_KINDS.iter().copied().collect())),
             active: Arc::new(Mutex::new(BTreeSet::new())),
@@ -290,6 +293,7 @@ impl Metrics {
     /// NaN, not 0: 0 would read as a measurement; the first tick replaces it.
     pub fn init_policy(&self, policy: &str, metric_count: usize) {
         let _ = self.burst_provision.with_label_values(&[policy]);
+        self.standby.init_policy(policy);
         let _ = self.reconcile_duration.with_label_values(&[policy]);
         let _ = self.burst_cost_total.with_label_values(&[policy]);
         for g in [
@@ -402,6 +406,7 @@ impl Metrics {
         for i in 0..metric_count {
             let _ = self.metric_value.remove_label_values(&[policy, &i.to_string()]);
         }
+        self.standby.forget_policy(policy);
         lock(&self.active).remove(policy);
     }
 }
@@ -491,6 +496,8 @@ mod tests {
             burst: BurstCounts::default(),
             vm_fit: 0,
             burst_hourly_cost: 0.0,
+            forecast_replicas: None,
+            standby: None,
             reasons: reasons
                 .iter()
                 .map(|&code| Reason {

@@ -142,6 +142,17 @@ impl<T: Send + Sync + 'static> Controller<T> {
         } else {
             debug!(desired = plan.desired_replicas, "plan: no change");
         }
+        // The standby pool in step (written only by the leader), before the
+        // creates that may claim from it.
+        self.sync_standby(
+            rt,
+            &policy,
+            &plan,
+            &workload.template,
+            &workload.status.template.hash,
+            &*backend,
+        )
+        .await;
         if !self.may_write() {
             // Nothing leaves the EndpointSlice unless we write it.
             next.forget_drains_since(&previous);

@@ -197,3 +197,53 @@ async fn a_restarted_controller_adopts_live_groups_and_creates_no_duplicate() {
         w.aci.created_total - created_before
     );
 }
+
+#[tokio::test]
+async fn a_policy_with_a_standby_pool_keeps_it_sized_and_claims_from_it() {
+    let mut sim = spike_sim();
+    let mut policy = spillway_core::config::Policy::clone(&sim.scenario.policy);
+    let pool = spillway_core::config::StandbyPool {
+        name: "pool-web".into(),
+        max_ready_capacity: 4,
+        size_from: spillway_core::config::SizeFrom::Fixed,
+        floor: Vec::new(),
+    };
+    policy.burst.as_mut().expect("burst").standby_pool = Some(pool);
+    sim.scenario.policy = Arc::new(policy);
+    let mut h = Harness::new(sim);
+    let mut sized = false;
+    h.run_until(25 * 60, |_, plan, w| {
+        let size = plan
+            .standby
+            .as_ref()
+            .expect("a pooled policy's plan sizes the pool");
+        assert_eq!(size.desired, 4, "fixed, no floor: the cap all day");
+        sized |= w.pool.target == 4;
+    })
+    .await;
+    assert!(sized, "the tick set the pool's size");
+    let w = lock(&h.world);
+    assert!(
+        w.pool.hits >= 4,
+        "the spike's first creates are served from the pool: {:?}",
+        w.pool
+    );
+    drop(w);
+    let text = h.controller.telemetry.encode();
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("spillway_standby_pool_claims_total{")
+                && l.contains("outcome=\"hit\"")
+                && !l.ends_with(" 0")),
+        "{text}"
+    );
+    assert!(
+        text.contains("spillway_standby_pool_desired{policy=\"web\"} 4"),
+        "{text}"
+    );
+    let status = h.controller.status.to_json();
+    assert_eq!(
+        status["policies"]["web"]["standbyPool"]["inStep"], true,
+        "{status:#}"
+    );
+}

@@ -16,6 +16,7 @@ pub mod quantity;
 pub mod resources;
 pub mod scaling;
 pub mod snapshot;
+pub mod standby;
 pub mod time;
 
 pub use plan::{Plan, PlanInput, PolicyState, plan};

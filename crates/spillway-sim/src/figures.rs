@@ -20,7 +20,13 @@ pub struct Figures {
     pub mean_time_to_recover_seconds: f64,
     pub cost_total: f64,
     pub cost_vm: f64,
+    /// Burst container groups (claimed ones included, from their claim).
     pub cost_aci: f64,
+    /// Running standby pool instances not (yet) claimed (issue 16).
+    pub cost_pool: f64,
+    /// Creates served from the standby pool, and those it could not serve.
+    pub pool_hits: u64,
+    pub pool_misses: u64,
     pub container_groups_created: u64,
     pub peak_burst_replicas: u64,
     pub decisions: u64,
@@ -125,7 +131,10 @@ impl Recorder {
         a.nodes += f64::from(world.nodes.ready_count() + world.nodes.booting_count());
         self.in_bucket += 1;
         if self.in_bucket == self.bucket {
-            self.flush(t + 1 - self.bucket, world.cost_vm + world.cost_aci);
+            self.flush(
+                t + 1 - self.bucket,
+                world.cost_vm + world.cost_aci + world.cost_pool,
+            );
         }
         if let Some(tl) = &mut self.timeline {
             tl.push(Sample {
@@ -187,7 +196,7 @@ impl Recorder {
     pub fn finish(mut self, world: &World, decisions: u64) -> (Figures, Vec<Point>, Option<Vec<Sample>>) {
         if self.in_bucket > 0 {
             let start = self.series.len() as u64 * self.bucket;
-            self.flush(start, world.cost_vm + world.cost_aci);
+            self.flush(start, world.cost_vm + world.cost_aci + world.cost_pool);
         }
         self.close_episode();
         let figures = Figures {
@@ -195,9 +204,12 @@ impl Recorder {
             shortfall_replica_seconds: self.shortfall_rs,
             p99_shortfall_replicas: self.shortfall.percentile(0.99),
             mean_time_to_recover_seconds: ratio(self.episode_secs as f64, self.episodes as f64),
-            cost_total: world.cost_vm + world.cost_aci,
+            cost_total: world.cost_vm + world.cost_aci + world.cost_pool,
             cost_vm: world.cost_vm,
             cost_aci: world.cost_aci,
+            cost_pool: world.cost_pool,
+            pool_hits: world.pool.hits,
+            pool_misses: world.pool.misses,
             container_groups_created: world.aci.created_total,
             peak_burst_replicas: self.peak_burst,
             decisions,

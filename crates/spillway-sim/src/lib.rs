@@ -40,6 +40,9 @@ pub struct Simulation {
     pub initial_replicas: u32,
     /// static-peak's fixed replica count: the demand's peak, in replicas.
     pub static_peak_replicas: u32,
+    /// The pool of the `spillway-standby` strategy (`simulate
+    /// --standby-pool`); `None`: that strategy is not run.
+    pub standby: Option<spillway_core::config::StandbyPool>,
 }
 
 /// What to keep besides the figures.
@@ -97,6 +100,7 @@ impl Simulation {
             template,
             initial_replicas,
             static_peak_replicas,
+            standby: None,
         })
     }
 
@@ -122,12 +126,15 @@ impl Simulation {
     }
 
     pub fn run(&self, opts: &RunOptions, progress: &(dyn Fn(u64) + Sync)) -> Outcome {
-        let worlds = [
+        let mut worlds = vec![
             Strategy::Spillway,
             Strategy::VmOnly,
             Strategy::VirtualNode,
             Strategy::StaticPeak,
         ];
+        if self.standby.is_some() && self.scenario.policy.burst.is_some() {
+            worlds.push(Strategy::SpillwayStandby);
+        }
         let mut runs: Vec<StrategyRun> = if opts.sequential {
             worlds
                 .iter()
@@ -153,6 +160,7 @@ impl Simulation {
             timeline: None,
             plans: None,
         });
+        runs.sort_by_key(|r| Strategy::ALL.iter().position(|s| *s == r.strategy));
         Outcome {
             scenario: self.scenario.name.clone(),
             seed: self.scenario.seed,
@@ -187,6 +195,9 @@ impl Outcome {
                     "cost_total": f.cost_total,
                     "cost_vm": f.cost_vm,
                     "cost_aci": f.cost_aci,
+                    "cost_pool": f.cost_pool,
+                    "pool_hits": f.pool_hits,
+                    "pool_misses": f.pool_misses,
                     "container_groups_created": f.container_groups_created,
                     "peak_burst_replicas": f.peak_burst_replicas,
                     "decisions": f.decisions,
@@ -246,6 +257,8 @@ impl Outcome {
             format!("cost {cur}"),
             format!("VM {cur}"),
             format!("ACI {cur}"),
+            format!("pool {cur}"),
+            "hits/misses".into(),
             "groups".into(),
             "peak burst".into(),
             "decisions".into(),
@@ -261,6 +274,8 @@ impl Outcome {
                 format!("{:.2}", f.cost_total),
                 format!("{:.2}", f.cost_vm),
                 format!("{:.2}", f.cost_aci),
+                format!("{:.2}", f.cost_pool),
+                format!("{}/{}", f.pool_hits, f.pool_misses),
                 f.container_groups_created.to_string(),
                 f.peak_burst_replicas.to_string(),
                 f.decisions.to_string(),

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use futures::future::BoxFuture;
 use spillway_controller::{
     BurstBackend, BurstEndpoint, ClusterBuild, ClusterView, CreateRequest, Disabled, ListedGroup,
-    MetricRequest, MetricSource, SeamError, TemplateRefs, Workload,
+    MetricRequest, MetricSource, PoolObserved, PoolSync, SeamError, TemplateRefs, Workload,
 };
 use spillway_core::burst::BurstHeadroom;
 use spillway_core::config::{AciPriority, Policy, TargetRef};
@@ -193,7 +193,7 @@ impl BurstBackend<()> for SimBackend {
 
     fn create<'a>(&'a self, req: CreateRequest<'a, ()>) -> BoxFuture<'a, Result<(), SeamError>> {
         Box::pin(async move {
-            match lock(&self.world).create_group(req.group) {
+            match lock(&self.world).create_group(req.group, req.standby.is_some()) {
                 Ok(()) => Ok(()),
                 Err(Refusal::Quota) => Err(SeamError::location_unavailable(
                     "quota_reached",
@@ -219,6 +219,37 @@ impl BurstBackend<()> for SimBackend {
             let mut w = lock(&self.world);
             let now = w.now;
             w.aci.inventory(now, &self.locations).headroom
+        })
+    }
+
+    /// The world's pool: the controller's size becomes its target at once
+    /// (a PATCH), and it reports its counts and the claims since the last
+    /// sync. The simulated template never changes: the pool is in step as
+    /// soon as it exists.
+    fn sync_pool<'a>(&'a self, req: PoolSync<'a, ()>) -> BoxFuture<'a, Result<PoolObserved, SeamError>> {
+        Box::pin(async move {
+            let mut w = lock(&self.world);
+            if req.write {
+                w.sync_pool(req.desired);
+            }
+            let (hit, miss) = w.pool.take_unreported();
+            let p = &w.pool;
+            Ok(PoolObserved {
+                exists: p.exists,
+                max_ready_capacity: p.target,
+                ready: p.ready,
+                creating: p.creating(),
+                revision: Some(1),
+                in_step: p.exists,
+                provisioning_state: p.exists.then(|| "Succeeded".to_string()),
+                wrote: if req.write {
+                    vec!["pool_update"]
+                } else {
+                    Vec::new()
+                },
+                claims_hit: hit,
+                claims_miss: miss,
+            })
         })
     }
 }

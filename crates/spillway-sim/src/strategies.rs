@@ -30,15 +30,19 @@ pub enum Strategy {
     StaticPeak,
     /// A clairvoyant lower bound on cost at zero unserved demand.
     Oracle,
+    /// `spillway` with a standby pool (`simulate --standby-pool`), run only
+    /// when one is asked for.
+    SpillwayStandby,
 }
 
 impl Strategy {
-    pub const ALL: [Strategy; 5] = [
+    pub const ALL: [Strategy; 6] = [
         Strategy::Spillway,
         Strategy::VmOnly,
         Strategy::VirtualNode,
         Strategy::StaticPeak,
         Strategy::Oracle,
+        Strategy::SpillwayStandby,
     ];
 
     pub fn name(self) -> &'static str {
@@ -48,6 +52,7 @@ impl Strategy {
             Strategy::VirtualNode => "virtual-node",
             Strategy::StaticPeak => "static-peak",
             Strategy::Oracle => "oracle",
+            Strategy::SpillwayStandby => "spillway-standby",
         }
     }
 }
@@ -75,10 +80,22 @@ pub struct StrategyRun {
     pub plans: Option<Vec<PlanRecord>>,
 }
 
-/// The policy a strategy runs, if it runs one.
-pub fn policy_for(strategy: Strategy, policy: &Arc<Policy>) -> Option<Arc<Policy>> {
+/// The policy a strategy runs, if it runs one; `standby` is the pool of
+/// `spillway-standby`.
+pub fn policy_for(
+    strategy: Strategy,
+    policy: &Arc<Policy>,
+    standby: Option<&spillway_core::config::StandbyPool>,
+) -> Option<Arc<Policy>> {
     match strategy {
         Strategy::Spillway => Some(policy.clone()),
+        Strategy::SpillwayStandby => {
+            let mut p = Policy::clone(policy);
+            if let Some(b) = p.burst.as_mut() {
+                b.standby_pool = standby.cloned();
+            }
+            Some(Arc::new(p))
+        }
         Strategy::VmOnly | Strategy::VirtualNode => {
             let mut p = Policy::clone(policy);
             p.burst = None;
@@ -239,8 +256,8 @@ pub fn run_world(
 ) -> StrategyRun {
     let s = &sim.scenario;
     let shared = Arc::new(Mutex::new(World::new(world_config(strategy, sim))));
-    let mut controller =
-        policy_for(strategy, &s.policy).and_then(|policy| Ticking::new(policy, &shared, sim, opts.timeline));
+    let mut controller = policy_for(strategy, &s.policy, sim.standby.as_ref())
+        .and_then(|policy| Ticking::new(policy, &shared, sim, opts.timeline));
     let n = sim.demand.len() as u64;
     let mut recorder = Recorder::new(s.demand.capacity_per_replica, n, opts.timeline);
     let mut demand = sim.demand.cursor();
@@ -325,7 +342,7 @@ mod tests {
             "the default scenario uses a scaleUpQuery"
         );
         for s in [Strategy::VmOnly, Strategy::VirtualNode] {
-            let p = policy_for(s, policy).expect("a policy");
+            let p = policy_for(s, policy, None).expect("a policy");
             assert_eq!(p.predict.mode, PredictMode::Off, "{}", s.name());
             assert!(p.burst.is_none(), "{}", s.name());
             assert!(
@@ -336,7 +353,7 @@ mod tests {
                 s.name()
             );
         }
-        let own = policy_for(Strategy::Spillway, policy).expect("a policy");
+        let own = policy_for(Strategy::Spillway, policy, None).expect("a policy");
         assert_eq!(own.metrics, policy.metrics);
     }
 }

@@ -18,6 +18,10 @@ impl AciObserver {
             Op::List,
             Op::ListUsage,
             Op::PollOperation,
+            Op::ProfileWrite,
+            Op::ProfileRead,
+            Op::PoolWrite,
+            Op::PoolRead,
         ];
         for op in ops {
             let _ = self.0.aci_request_duration.with_label_values(&[op.as_str()]);
@@ -30,6 +34,10 @@ impl AciObserver {
             (Op::List, &["200"]),
             (Op::ListUsage, &["200"]),
             (Op::PollOperation, &["200", "202"]),
+            (Op::ProfileWrite, &["200", "201"]),
+            (Op::ProfileRead, &["200"]),
+            (Op::PoolWrite, &["200", "201", "202"]),
+            (Op::PoolRead, &["200"]),
         ] {
             for code in codes {
                 let _ = self.0.aci_requests.with_label_values(&[op.as_str(), code]);

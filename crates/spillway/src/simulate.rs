@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
+use spillway_core::config::{SizeFrom, StandbyPool};
 use spillway_sim::{DemandOverrides, RunOptions, Simulation};
 
 /// Where the report goes when `--report` is not given.
@@ -36,6 +37,11 @@ pub struct SimulateArgs {
     /// Write the HTML report here (default: spillway-report.html in the current directory).
     #[arg(long, value_name = "PATH")]
     report: Option<PathBuf>,
+    /// Also run `spillway-standby`: the policy with an ACI standby pool of
+    /// N ready instances (`N`, sizeFrom fixed) or sized from the forecast up
+    /// to N (`forecast:N`; needs the policy's predict on).
+    #[arg(long, value_name = "N|forecast:N")]
+    standby_pool: Option<String>,
 }
 
 pub fn run(args: SimulateArgs) -> ExitCode {
@@ -71,9 +77,12 @@ fn simulate(args: &SimulateArgs) -> Result<()> {
         peak_replicas,
         duration_secs,
     };
-    let sim = Simulation::load(args.scenario.as_deref(), &overrides, args.seed)?;
+    let mut sim = Simulation::load(args.scenario.as_deref(), &overrides, args.seed)?;
+    if let Some(raw) = &args.standby_pool {
+        sim.standby = Some(standby_pool(raw, &sim)?);
+    }
     let seconds = sim.demand.len() as u64;
-    let strategies_with_world = 4;
+    let strategies_with_world = if sim.standby.is_some() { 5 } else { 4 };
     let bar = (std::io::stdout().is_terminal() && seconds >= 2 * 86_400).then(|| {
         let b = ProgressBar::new(seconds * strategies_with_world);
         if let Ok(style) = ProgressStyle::with_template("{spinner} simulating [{bar:40}] {percent}% {eta}") {
@@ -120,6 +129,34 @@ fn simulate(args: &SimulateArgs) -> Result<()> {
     write(&report_path, html.as_bytes())?;
     println!("report written to {}", report_path.display());
     Ok(())
+}
+
+/// `--standby-pool N` or `forecast:N`.
+fn standby_pool(raw: &str, sim: &Simulation) -> Result<StandbyPool> {
+    let policy = &sim.scenario.policy;
+    if policy.burst.is_none() {
+        bail!("--standby-pool needs a policy with burst enabled");
+    }
+    let (size_from, cap) = match raw.trim().split_once(':') {
+        Some(("forecast", n)) => (SizeFrom::Forecast, n),
+        None => (SizeFrom::Fixed, raw.trim()),
+        Some(_) => bail!("--standby-pool {raw:?}: expected N or forecast:N"),
+    };
+    let cap: u32 = cap
+        .parse()
+        .with_context(|| format!("--standby-pool {raw:?}: {cap:?} is not a count"))?;
+    if cap > spillway_core::config::standby::MAX_READY_CAPACITY {
+        bail!("--standby-pool {raw}: more than the service's maximum of 2000");
+    }
+    if size_from == SizeFrom::Forecast && !policy.predict.enabled() {
+        bail!("--standby-pool forecast:N needs the scenario policy's predict (mode report or act)");
+    }
+    Ok(StandbyPool {
+        name: spillway_core::config::standby::default_pool_name(&policy.cluster_id, &policy.name),
+        max_ready_capacity: cap,
+        size_from,
+        floor: Vec::new(),
+    })
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<()> {

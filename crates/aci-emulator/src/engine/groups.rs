@@ -36,6 +36,7 @@ impl Engine {
             ip: g.ip.as_deref(),
             fqdn: g.fqdn.as_deref(),
             stopped: g.stopped,
+            from_standby_pool: g.from_pool,
             now,
         };
         if list {
@@ -260,7 +261,9 @@ impl Engine {
         request_id: &str,
     ) -> Result<ArmResponse, ArmError> {
         let body: Value = serde_json::from_slice(&req.body).map_err(ArmError::invalid_content)?;
+        let (body, profile) = self.expand_profile(body)?;
         let spec = validate_group(name, &body, &self.limits)?;
+        self.check_location(&spec.region, "Microsoft.ContainerInstance/containerGroups")?;
         let k = key(sub, rg, name);
         if let Some(g) = self.groups.get(&k) {
             if g.deleting.is_some() {
@@ -296,21 +299,25 @@ impl Engine {
                 ));
             }
         }
-        if self.faults.capacity_for(&spec.region) == Some(CapacityMode::Sync) {
+        let exists = self.groups.contains_key(&k);
+        let claim = self.plan_claim(&body, profile.as_ref(), &spec, exists, now)?;
+        let hit = claim.as_ref().is_some_and(|c| c.hit);
+        // A pooled instance is already provisioned: regional capacity faults do not apply to it.
+        if !hit && self.faults.capacity_for(&spec.region) == Some(CapacityMode::Sync) {
             return Err(ArmError::new(
                 StatusCode::CONFLICT,
                 "ServiceUnavailable",
                 capacity_message(&spec),
             ));
         }
-        let exists = self.groups.contains_key(&k);
         self.check_quota(sub, &spec, exists.then_some(&k))?;
         let creates_limit = self.limits.aci_creates;
+        let scale = self.limits.aci_window_scale;
         let counters = self.counters(sub, now);
         let window = if exists {
-            counters.creates.remaining(creates_limit, now)
+            counters.creates.remaining_scaled(creates_limit, scale, now)
         } else {
-            counters.creates.take(creates_limit, now).map_err(|secs| {
+            counters.creates.take_scaled(creates_limit, scale, now).map_err(|secs| {
                 ArmError::new(
                     StatusCode::TOO_MANY_REQUESTS,
                     "TooManyRequests",
@@ -322,7 +329,11 @@ impl Engine {
                 .with_retry_after(secs)
             })?
         };
-        let timeline = self.new_timeline(&spec, name, now);
+        let timeline = match &claim {
+            Some(plan) if plan.hit => self.claim_timeline(plan, &spec, now),
+            _ => self.new_timeline(&spec, name, now),
+        };
+        let from_pool = claim.as_ref().map(|c| c.hit);
         let stored = self.stored_body(&body);
         let op_id = request_id.to_owned();
         let tags = stored
@@ -338,6 +349,7 @@ impl Engine {
                 g.timeline = timeline;
                 g.op_id = op_id.clone();
                 g.stopped = false;
+                g.from_pool = from_pool.or(g.from_pool);
                 if let Some(rec) = self.history.get_mut(g.record) {
                     rec.tags = tags;
                 }
@@ -354,6 +366,7 @@ impl Engine {
                 provisioning_state: "Pending".to_owned(),
                 created_at: now,
                 deleted_at: None,
+                from_standby_pool: from_pool == Some(true),
             });
             let group = Group {
                 sub: sub.to_owned(),
@@ -368,6 +381,7 @@ impl Engine {
                 deleting: None,
                 stopped: false,
                 record: self.history.len() - 1,
+                from_pool,
             };
             self.groups.insert(k.clone(), group);
             StatusCode::CREATED
@@ -381,7 +395,7 @@ impl Engine {
             .groups
             .get(&k)
             .ok_or_else(|| ArmError::internal(request_id))?;
-        tracing::info!(group = name, status = status.as_u16(), region = %spec.region, "container group put");
+        tracing::info!(group = name, status = status.as_u16(), region = %spec.region, ?from_pool, "container group put");
         let resp = ArmResponse::json(status, self.render(g, now, false))
             .header(PT5M, window.pt5m.to_string())
             .header(PT1H, window.pt1h.to_string());
@@ -462,8 +476,8 @@ impl Engine {
         }
         let create_op = g.op_id.clone();
         let resource_id = g.resource_id();
-        let limit = self.limits.aci_deletes;
-        self.counters(sub, now).aci_deletes.take(limit, now).map_err(|secs| {
+        let (limit, scale) = (self.limits.aci_deletes, self.limits.aci_window_scale);
+        self.counters(sub, now).aci_deletes.take_scaled(limit, scale, now).map_err(|secs| {
             ArmError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "TooManyRequests",

@@ -6,10 +6,15 @@
 //! common headers. Every write is recorded for `/_emulator/state`, whatever its answer.
 
 mod actions;
+mod claim;
 mod groups;
 mod misc;
 mod operations;
+mod pool_ops;
+mod pools;
+mod profiles;
 mod snapshot;
+mod standby_dispatch;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
@@ -19,14 +24,14 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::Value;
 
-pub use self::snapshot::{GroupRecord, StateSnapshot, WriteRecord};
+pub use self::snapshot::{GroupRecord, PoolRecord, StateSnapshot, WriteRecord};
 use crate::{
     auth::TokenStore,
-    config::{DeleteMode, EmulatorConfig, Limits, ProvisioningLatency},
+    config::{DeleteMode, EmulatorConfig, Limits, ProvisioningLatency, StandbyConfig},
     error::ArmError,
     faults::{Faults, ThrottleScope},
     lifecycle::Timeline,
-    route::ArmRoute,
+    route::{ArmRoute, Provider},
     throttle::{SlidingWindows, Take, TokenBucket},
     validate::{GroupSpec, check_path},
 };
@@ -139,6 +144,8 @@ pub(crate) struct Group {
     pub deleting: Option<Deleting>,
     pub stopped: bool,
     pub record: usize,
+    /// `isCreatedFromStandbyPool`: `Some` when the create named a standby pool.
+    pub from_pool: Option<bool>,
 }
 
 impl Group {
@@ -173,6 +180,9 @@ pub(crate) struct SubCounters {
 pub(crate) struct Settings {
     pub page_size: usize,
     pub api_versions: Vec<String>,
+    pub standby_api_versions: Vec<String>,
+    pub locations: Vec<String>,
+    pub standby: StandbyConfig,
     pub require_auth: bool,
     pub latency: ProvisioningLatency,
     pub delete_mode: DeleteMode,
@@ -194,6 +204,9 @@ pub struct Engine {
     pub(crate) token_config: crate::config::TokenConfig,
     pub(crate) rng: ChaCha8Rng,
     pub(crate) groups: BTreeMap<GroupKey, Group>,
+    pub(crate) profiles: BTreeMap<GroupKey, profiles::Profile>,
+    pub(crate) pools: BTreeMap<GroupKey, pools::Pool>,
+    pub(crate) pool_ops: HashMap<String, pool_ops::PoolOp>,
     pub(crate) ops: HashMap<String, operations::Operation>,
     pub(crate) history: Vec<GroupRecord>,
     pub(crate) writes: VecDeque<WriteRecord>,
@@ -209,6 +222,9 @@ impl Engine {
             settings: Settings {
                 page_size: config.page_size.max(1),
                 api_versions: config.api_versions.clone(),
+                standby_api_versions: config.standby_api_versions.clone(),
+                locations: config.locations.clone(),
+                standby: config.standby,
                 require_auth: config.require_auth,
                 latency: config.latency,
                 delete_mode: config.delete_mode,
@@ -222,6 +238,9 @@ impl Engine {
             token_config: config.token.clone(),
             rng: ChaCha8Rng::seed_from_u64(config.seed),
             groups: BTreeMap::new(),
+            profiles: BTreeMap::new(),
+            pools: BTreeMap::new(),
+            pool_ops: HashMap::new(),
             ops: HashMap::new(),
             history: Vec::new(),
             writes: VecDeque::new(),
@@ -264,6 +283,7 @@ impl Engine {
 
     /// Completes async deletions whose time has come.
     pub(crate) fn sweep(&mut self, now: Timestamp) {
+        self.sweep_pools(now);
         let done: Vec<GroupKey> = self
             .groups
             .iter()
@@ -290,23 +310,40 @@ impl Engine {
         }
     }
 
-    fn check_api_version(&self, route: &ArmRoute, query: &[(String, String)]) -> Result<(), ArmError> {
-        let version = query
+    fn check_api_version(&self, req: &ArmRequest, route: &ArmRoute) -> Result<(), ArmError> {
+        let version = req
+            .query
             .iter()
             .find(|(k, _)| k == "api-version")
             .map(|(_, v)| v.as_str());
         let Some(v) = version.filter(|v| !v.is_empty()) else {
             return Err(ArmError::missing_api_version());
         };
-        let any_version = matches!(
-            route,
-            ArmRoute::OperationStatus { .. } | ArmRoute::OperationResult { .. }
-        );
-        if any_version || self.settings.api_versions.iter().any(|s| s == v) {
-            Ok(())
-        } else {
-            Err(ArmError::invalid_api_version(v, &self.settings.api_versions))
+        let supported = match route.provider() {
+            Provider::ContainerInstance => &self.settings.api_versions,
+            Provider::StandbyPool => &self.settings.standby_api_versions,
+        };
+        if route.is_operation() || supported.iter().any(|s| s == v) {
+            return Ok(());
         }
+        if !is_api_version_shaped(v) {
+            return Err(ArmError::invalid_api_version(v, supported));
+        }
+        let location = serde_json::from_slice::<Value>(&req.body)
+            .ok()
+            .and_then(|b| {
+                b.get("location")
+                    .and_then(Value::as_str)
+                    .map(crate::validate::normalize_region)
+            })
+            .or_else(|| self.settings.locations.first().cloned())
+            .unwrap_or_default();
+        Err(ArmError::no_registered_provider(
+            v,
+            &location,
+            route.resource_type(),
+            supported,
+        ))
     }
 
     /// Throttling: the forced fault first, then the subscription's ARM bucket for this method.
@@ -409,7 +446,7 @@ impl Engine {
         let Some(route) = ArmRoute::parse(&req.path) else {
             return ArmResponse::from_error(&ArmError::no_route(&req.path));
         };
-        if let Err(e) = self.check_api_version(&route, &req.query) {
+        if let Err(e) = self.check_api_version(req, &route) {
             return ArmResponse::from_error(&e);
         }
         let path_check = match &route {
@@ -423,7 +460,13 @@ impl Engine {
                     (req.method == Method::PUT).then_some(name.as_str()),
                 )
             }
-            ArmRoute::ListByResourceGroup { sub, rg } => check_path(sub, Some(rg), None),
+            ArmRoute::ListByResourceGroup { sub, rg }
+            | ArmRoute::Profile { sub, rg, .. }
+            | ArmRoute::ProfileRevisions { sub, rg, .. }
+            | ArmRoute::Pool { sub, rg, .. }
+            | ArmRoute::RuntimeViews { sub, rg, .. }
+            | ArmRoute::ProfileList { sub, rg: Some(rg) }
+            | ArmRoute::PoolList { sub, rg: Some(rg) } => check_path(sub, Some(rg), None),
             other => check_path(other.subscription(), None, None),
         };
         if let Err(e) = path_check {
@@ -490,7 +533,7 @@ impl Engine {
             ArmRoute::Capabilities { location, .. } if *m == Method::GET => Ok(self.capabilities(location)),
             ArmRoute::OperationStatus { id, .. } if *m == Method::GET => self.operation_status(id, now),
             ArmRoute::OperationResult { id, .. } if *m == Method::GET => self.operation_result(req, id, now),
-            _ => Err(ArmError::method_not_allowed(m.as_str())),
+            other => self.dispatch_standby(req, other, now),
         };
         result.unwrap_or_else(|e| ArmResponse::from_error(&e))
     }
@@ -503,11 +546,29 @@ impl Engine {
     /// Forgets every group, operation, record and counter (faults and limits stay).
     pub fn reset(&mut self) {
         self.groups.clear();
+        self.profiles.clear();
+        self.pools.clear();
+        self.pool_ops.clear();
         self.ops.clear();
         self.history.clear();
         self.writes.clear();
         self.subs.clear();
     }
+}
+
+/// `YYYY-MM-DD` with an optional `-suffix` (e.g. `-preview`).
+fn is_api_version_shaped(v: &str) -> bool {
+    let (date, _) = v.split_at(v.len().min(10));
+    let b = date.as_bytes();
+    b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        })
+        && (v.len() == 10 || (v.as_bytes().get(10) == Some(&b'-') && v.len() > 11))
 }
 
 fn throttled(code: &str, sub: &str, kind: &str, secs: u64) -> ArmError {

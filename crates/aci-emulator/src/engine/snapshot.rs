@@ -26,6 +26,31 @@ pub struct GroupRecord {
     pub created_at: Timestamp,
     /// When it disappeared; `null` while it lives.
     pub deleted_at: Option<Timestamp>,
+    /// Served from a standby pool (`isCreatedFromStandbyPool`).
+    #[serde(default)]
+    pub from_standby_pool: bool,
+}
+
+/// One standby container group pool.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PoolRecord {
+    /// Name as created.
+    pub name: String,
+    /// Resource group.
+    pub resource_group: String,
+    /// `maxReadyCapacity`.
+    pub max_ready_capacity: u64,
+    /// Instances ready to be claimed now.
+    pub running: u64,
+    /// Instances provisioning now.
+    pub creating: u64,
+    /// Instances being deleted now.
+    pub deleting: u64,
+    /// Groups served from the pool so far.
+    pub claims: u64,
+    /// The profile revision its instances are built from.
+    pub profile_revision: u32,
 }
 
 /// One write request (PUT, PATCH, POST, DELETE), whatever its answer.
@@ -57,6 +82,9 @@ pub struct StateSnapshot {
     /// Tokens issued per flow.
     #[serde(default)]
     pub tokens_issued: std::collections::BTreeMap<String, u64>,
+    /// Live standby pools.
+    #[serde(default)]
+    pub pools: Vec<PoolRecord>,
 }
 
 impl StateSnapshot {
@@ -84,6 +112,24 @@ impl Engine {
                 .issued
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), *v))
+                .collect(),
+            pools: self
+                .pools
+                .values()
+                .map(|p| {
+                    let counts = p.instances.counts(now);
+                    let sum = |f: fn(&crate::standby::ZoneCounts) -> u64| counts.iter().map(f).sum();
+                    PoolRecord {
+                        name: p.name.clone(),
+                        resource_group: p.rg.clone(),
+                        max_ready_capacity: p.max_ready,
+                        running: sum(|c| c.running),
+                        creating: sum(|c| c.creating),
+                        deleting: sum(|c| c.deleting),
+                        claims: p.claims,
+                        profile_revision: p.revision,
+                    }
+                })
                 .collect(),
         }
     }

@@ -2,7 +2,10 @@
 //! lives here.
 
 mod admin;
+mod oidc;
 mod token;
+
+pub(crate) use admin::merge as merge_patch;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -24,6 +27,8 @@ pub(crate) struct Shared {
     pub engine: Mutex<Engine>,
     /// `http://ADDR` of the listener, used when a request has no `Host` header.
     pub base_url: String,
+    /// `http` or `https`, as the listener serves.
+    pub scheme: &'static str,
 }
 
 impl Shared {
@@ -40,6 +45,17 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/{tenant}/oauth2/v2.0/token", post(token::client_credentials))
         .route("/metadata/identity/oauth2/token", get(token::imds))
+        .route("/{tenant}/oauth2/token", post(token::client_credentials))
+        .route(
+            "/{tenant}/v2.0/.well-known/openid-configuration",
+            get(oidc::openid_configuration_v2),
+        )
+        .route(
+            "/{tenant}/.well-known/openid-configuration",
+            get(oidc::openid_configuration_v1),
+        )
+        .route("/{tenant}/discovery/v2.0/keys", get(oidc::keys))
+        .route("/common/discovery/instance", get(oidc::instance_discovery))
         .nest("/_emulator", admin::router())
         .fallback(arm)
         .with_state(shared)
@@ -47,6 +63,27 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
 
 fn header(headers: &HeaderMap, name: &str) -> Option<String> {
     headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+}
+
+/// The first value of a possibly comma-separated forwarding header.
+fn forwarded(headers: &HeaderMap, name: &str) -> Option<String> {
+    header(headers, name)
+        .and_then(|v| v.split(',').next().map(|s| s.trim().to_owned()))
+        .filter(|v| !v.is_empty())
+}
+
+/// `scheme://host[:port]` as the caller reached us: `X-Forwarded-Proto`/`X-Forwarded-Host` (a
+/// proxy in front) win over the listener's scheme and the `Host` header. Every absolute URL the
+/// emulator returns (`Azure-AsyncOperation`, `Location`, `nextLink`, OIDC endpoints) starts with it.
+pub(crate) fn public_base_url(shared: &Shared, headers: &HeaderMap) -> String {
+    let scheme = forwarded(headers, "x-forwarded-proto")
+        .filter(|p| p.eq_ignore_ascii_case("http") || p.eq_ignore_ascii_case("https"))
+        .map(|p| p.to_ascii_lowercase())
+        .unwrap_or_else(|| shared.scheme.to_owned());
+    match forwarded(headers, "x-forwarded-host").or_else(|| header(headers, "host")) {
+        Some(host) => format!("{scheme}://{host}"),
+        None => shared.base_url.clone(),
+    }
 }
 
 pub(crate) fn decode_query(uri: &Uri) -> Vec<(String, String)> {
@@ -66,8 +103,7 @@ async fn arm(
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    let base_url =
-        header(&headers, "host").map_or_else(|| shared.base_url.clone(), |h| format!("http://{h}"));
+    let base_url = public_base_url(&shared, &headers);
     let req = ArmRequest {
         method,
         path: uri.path().to_owned(),

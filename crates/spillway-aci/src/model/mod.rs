@@ -9,6 +9,7 @@
 mod container;
 mod ops;
 mod secure;
+mod standby;
 
 use std::collections::BTreeMap;
 
@@ -25,6 +26,12 @@ pub use ops::{
     AsyncOperationStatus, CloudError, CloudErrorBody, ContainerGroupList, Logs, Usage, UsageList, UsageName,
 };
 pub use secure::SecureString;
+pub use standby::{
+    ContainerGroupProfile, DynamicSizing, ElasticityProfile, InstanceCountSummary, PoolCounts,
+    PoolGroupProperties, PoolRuntimeView, PoolStatus, PoolSubnet, ProfileList, ProfileProperties,
+    ProfileReference, RuntimeViewProperties, StandbyPool, StandbyPoolList, StandbyPoolPatch,
+    StandbyPoolPatchProperties, StandbyPoolProperties, StandbyPoolReference, StateCount,
+};
 
 /// A container group (`#/definitions/ContainerGroup`).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -84,6 +91,15 @@ pub struct ContainerGroupProperties {
     /// Read-only: only in GET responses (lists omit it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instance_view: Option<GroupInstanceView>,
+    /// The profile a claim from a standby pool names (issue 16).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_group_profile: Option<ProfileReference>,
+    /// The standby pool a create claims from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub standby_pool_profile: Option<StandbyPoolReference>,
+    /// Read-only: the group was served from a standby pool.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_created_from_standby_pool: Option<bool>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }

@@ -18,6 +18,7 @@ mod dns;
 mod env;
 mod error;
 mod probe;
+pub mod profile;
 mod registry;
 mod resolve;
 mod resources;

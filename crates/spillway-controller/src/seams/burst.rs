@@ -11,6 +11,7 @@ use spillway_core::time::Timestamp;
 
 use super::SeamError;
 use super::cluster::TemplateRefs;
+use super::pool::{PoolKeep, PoolObserved, PoolSync, StandbyClaim};
 
 /// One of this cluster's groups as listed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +37,8 @@ pub struct CreateRequest<'a, T> {
     pub priority: AciPriority,
     /// `burst.dns`: resolve through the cluster DNS (with `subnet_id` only).
     pub dns: Option<&'a spillway_core::config::ClusterDns>,
+    /// Claim from the policy's standby pool (it is in step with the template).
+    pub standby: Option<StandbyClaim<'a>>,
 }
 
 pub trait BurstBackend<T>: Send + Sync {
@@ -51,4 +54,19 @@ pub trait BurstBackend<T>: Send + Sync {
     fn delete<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), SeamError>>;
     /// Rate-window and quota headroom for new groups in `location`.
     fn headroom<'a>(&'a self, location: &'a str, priority: AciPriority) -> BoxFuture<'a, BurstHeadroom>;
+    /// Keeps the policy's standby pool and its container group profile in
+    /// step (issue 16) and reads the pool's runtime view. The default: no
+    /// pools (an empty observation).
+    fn sync_pool<'a>(&'a self, _req: PoolSync<'a, T>) -> BoxFuture<'a, Result<PoolObserved, SeamError>> {
+        Box::pin(async { Ok(PoolObserved::default()) })
+    }
+    /// Deletes `cluster_id`'s pools (then their profiles) that `keep` does
+    /// not name; returns the names of the pools and profiles it deleted.
+    fn sweep_pools<'a>(
+        &'a self,
+        _cluster_id: &'a str,
+        _keep: &'a PoolKeep,
+    ) -> BoxFuture<'a, Result<Vec<String>, SeamError>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
 }

@@ -6,6 +6,7 @@
 pub mod burst;
 pub mod cluster;
 pub mod metrics;
+pub mod pool;
 
 use std::sync::{Arc, RwLock};
 

@@ -6,6 +6,7 @@ pub mod model;
 pub mod network;
 mod parse;
 pub mod predict;
+pub mod standby;
 
 pub use parse::MAX_DOCUMENT_BYTES;
 
@@ -14,6 +15,7 @@ use std::fmt;
 pub use model::*;
 pub use network::{BurstDns, ClusterDns, DnsSpec, NameServer, ZoneName};
 pub use predict::{Predict, PredictMode};
+pub use standby::{SizeFrom, StandbyPool, StandbyPoolSpec};
 
 /// One problem in the document, with the path of the offending value.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -178,6 +180,11 @@ fn resolve(spec: PolicySpec, global: &GlobalSpec) -> Policy {
             subnet_id: global.azure.as_ref().and_then(|az| az.subnet_id.clone()),
             zones: spec.burst.zones.iter().map(ZoneName::as_zone).collect(),
             dns: spec.burst.dns.as_ref().map(BurstDns::from_spec),
+            standby_pool: spec
+                .burst
+                .standby_pool
+                .as_ref()
+                .map(|p| p.resolve(&global.cluster.id, &spec.name)),
         }
     });
     Policy {

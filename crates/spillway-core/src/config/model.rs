@@ -467,6 +467,9 @@ pub struct BurstSpec {
     /// Cluster DNS for burst replicas (needs `azure.subnetId`).
     #[serde(default)]
     pub dns: Option<super::DnsSpec>,
+    /// A standby container group pool that creates claim from (issue 16).
+    #[serde(default)]
+    pub standby_pool: Option<super::StandbyPoolSpec>,
 }
 
 impl Default for BurstSpec {
@@ -485,6 +488,7 @@ impl Default for BurstSpec {
             max_surge: defaults::max_surge(),
             zones: Vec::new(),
             dns: None,
+            standby_pool: None,
         }
     }
 }

@@ -65,6 +65,8 @@ pub struct BurstPolicy {
     pub zones: Vec<String>,
     /// `burst.dns`: the cluster DNS a burst replica resolves through.
     pub dns: Option<super::BurstDns>,
+    /// `burst.standbyPool`: creates claim from this pool (issue 16).
+    pub standby_pool: Option<super::StandbyPool>,
 }
 
 mod humantime_millis {

@@ -351,6 +351,7 @@ fn burst(spec: &PolicySpec, global: Option<&GlobalSpec>, e: &mut impl FnMut(&str
         .and_then(|g| g.azure.as_ref())
         .and_then(|az| az.subnet_id.as_deref());
     super::network::validate(&b.zones, b.dns.as_ref(), subnet, e);
+    super::standby::validate(spec, global.map(|g| g.cluster.id.as_str()), e);
     if let Some(g) = global {
         match &g.azure {
             None => e("burst.enabled", "needs the azure section in the document".into()),

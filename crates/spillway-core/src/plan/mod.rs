@@ -76,6 +76,7 @@ pub fn plan(input: &PlanInput<'_>, state: &PolicyState) -> (Plan, PolicyState) {
                 message: "the Deployment is scaled to 0: scaling is paused until it is scaled up again"
                     .into(),
             }],
+            forecast: None,
         }
     } else {
         scaling::desired_replicas_with_history(
@@ -92,6 +93,7 @@ pub fn plan(input: &PlanInput<'_>, state: &PolicyState) -> (Plan, PolicyState) {
         )
     };
     let d = desired.replicas;
+    let forecast = desired.forecast;
     let mut reasons = desired.reasons;
 
     let fit = capacity::fit_replicas(input.cluster, &workload.template);
@@ -209,8 +211,14 @@ pub fn plan(input: &PlanInput<'_>, state: &PolicyState) -> (Plan, PolicyState) {
         burst: decision.counts,
         vm_fit: fit.replicas,
         burst_hourly_cost: decision.hourly_cost,
+        forecast_replicas: forecast,
+        standby: None,
         reasons,
     };
+    let standby = burst_policy
+        .and_then(|b| b.standby_pool.as_ref().map(|pool| (b, pool)))
+        .map(|(b, pool)| crate::standby::size_for_plan(pool, b.max_replicas, &plan));
+    let plan = Plan { standby, ..plan };
     (plan, next)
 }
 

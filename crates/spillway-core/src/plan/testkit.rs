@@ -277,3 +277,25 @@ impl World {
             .count()
     }
 }
+
+/// A plan that changes nothing, for tests of what reads plans.
+pub fn empty_plan() -> Plan {
+    Plan {
+        policy: "web".into(),
+        at: crate::time::Timestamp::from_secs(0),
+        desired_replicas: 0,
+        deployment_replicas: 0,
+        scale: None,
+        burst_target: 0,
+        creates: Vec::new(),
+        drains: Vec::new(),
+        deletes: Vec::new(),
+        vm: Default::default(),
+        burst: Default::default(),
+        vm_fit: 0,
+        burst_hourly_cost: 0.0,
+        forecast_replicas: None,
+        standby: None,
+        reasons: Vec::new(),
+    }
+}

@@ -101,6 +101,13 @@ pub struct Plan {
     pub vm_fit: u32,
     /// Hourly cost of the burst replicas alive after this plan.
     pub burst_hourly_cost: f64,
+    /// The forecast's total replicas over `predict.horizon`, when above the
+    /// reactive answer (acted on or not).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forecast_replicas: Option<u32>,
+    /// `burst.standbyPool`: the pool's wanted ready capacity this tick.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub standby: Option<crate::standby::PoolSize>,
     pub reasons: Vec<Reason>,
 }
 

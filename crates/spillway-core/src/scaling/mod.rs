@@ -21,6 +21,9 @@ use crate::time::Timestamp;
 pub struct Desired {
     pub replicas: u32,
     pub reasons: Vec<Reason>,
+    /// The forecast's replicas over `predict.horizon` when it is above the
+    /// reactive answer, acted on or not (`report`); sizes a standby pool.
+    pub forecast: Option<u32>,
 }
 
 /// Computes D for this tick and records the history it needs in `state`.
@@ -79,7 +82,11 @@ pub fn desired_replicas_with_history(
         ));
         push_direction(&mut reasons, current, replicas);
         record_change(state, current, replicas, now);
-        return Desired { replicas, reasons };
+        return Desired {
+            replicas,
+            reasons,
+            forecast: None,
+        };
     }
     let (tolerance_up, tolerance_down) = policy.tolerances();
     let ctx = ReplicaContext {
@@ -152,7 +159,11 @@ pub fn desired_replicas_with_history(
                 &policy.behavior.scale_down,
             );
             record_change(state, current, replicas, now);
-            return Desired { replicas, reasons };
+            return Desired {
+                replicas,
+                reasons,
+                forecast: None,
+            };
         }
         Some((replicas, index, ratio, held)) => {
             state.metrics_missing_since = None;
@@ -206,6 +217,7 @@ pub fn desired_replicas_with_history(
     // forecast does not linger for a whole scale-down window.
     let mut replicas = out.replicas;
     let mut forecast_reason = None;
+    let mut forecast = None;
     if let Some(b) = predict::boost(
         policy,
         samples,
@@ -218,6 +230,7 @@ pub fn desired_replicas_with_history(
         if b.act {
             replicas = b.replicas;
         }
+        forecast = Some(b.replicas);
         forecast_reason = Some(b.reason);
     }
     if out.stabilized > raw {
@@ -256,7 +269,11 @@ pub fn desired_replicas_with_history(
     reasons.extend(forecast_reason);
     push_direction(&mut reasons, current, replicas);
     record_change(state, current, replicas, now);
-    Desired { replicas, reasons }
+    Desired {
+        replicas,
+        reasons,
+        forecast,
+    }
 }
 
 fn push_direction(reasons: &mut Vec<Reason>, current: u32, replicas: u32) {

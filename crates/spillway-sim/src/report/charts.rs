@@ -18,6 +18,7 @@ pub fn color(s: Strategy) -> RGBColor {
         Strategy::VirtualNode => RGBColor(255, 127, 14),
         Strategy::StaticPeak => RGBColor(44, 160, 44),
         Strategy::Oracle => RGBColor(120, 120, 120),
+        Strategy::SpillwayStandby => RGBColor(148, 103, 189),
     }
 }
 

@@ -325,6 +325,12 @@ fn resolve(raw: RawScenario, origin: &str, base_dir: &Path) -> Result<Scenario, 
     aci.provisioning
         .validate()
         .map_err(|m| err(format!("aci.provisioning: {m}")))?;
+    aci.standby_claim
+        .validate()
+        .map_err(|m| err(format!("aci.standbyClaim: {m}")))?;
+    if let Some(d) = &aci.standby_refill {
+        d.validate().map_err(|m| err(format!("aci.standbyRefill: {m}")))?;
+    }
     if !(0.0..=1.0).contains(&aci.failure_probability) {
         return Err(err(format!(
             "aci.failureProbability: {} must be in [0, 1]",

@@ -117,6 +117,14 @@ pub struct AciModel {
     pub creates_per_5_min: u32,
     #[serde(default = "three_hundred")]
     pub creates_per_hour: u32,
+    /// A standby pool's refill: from an instance's create to Running.
+    /// Default: `provisioning` plus the image pull, as any create.
+    #[serde(default)]
+    pub standby_refill: Option<Dist>,
+    /// A create served from a standby pool: to Running (ACI hands out a
+    /// Running group; the claim's own API round trip).
+    #[serde(default = "standby_claim")]
+    pub standby_claim: Dist,
 }
 
 impl Default for AciModel {
@@ -130,6 +138,8 @@ impl Default for AciModel {
             quota_cores: None,
             creates_per_5_min: hundred(),
             creates_per_hour: three_hundred(),
+            standby_refill: None,
+            standby_claim: standby_claim(),
         }
     }
 }
@@ -141,6 +151,9 @@ fn aci_provisioning() -> Dist {
         min: Duration::from_secs(15),
         max: Duration::from_secs(300),
     }
+}
+fn standby_claim() -> Dist {
+    Dist::uniform_secs(1, 2)
 }
 fn aci_image() -> f64 {
     0.3

@@ -160,10 +160,15 @@ impl Aci {
         self.creates.push_back(now);
         let id = self.next_id;
         self.next_id += 1;
-        let latency = self.model.provisioning.sample_secs(rng)
-            + (self.model.image_size_gb * self.model.pull_seconds_per_gb).ceil() as i64;
-        let fails =
-            self.model.failure_probability > 0.0 && rng.random::<f64>() < self.model.failure_probability;
+        // A claim from a standby pool is an instance already Running.
+        let (latency, fails) = match spec.latency {
+            Some(l) => (l, false),
+            None => (
+                self.model.provisioning.sample_secs(rng)
+                    + (self.model.image_size_gb * self.model.pull_seconds_per_gb).ceil() as i64,
+                self.model.failure_probability > 0.0 && rng.random::<f64>() < self.model.failure_probability,
+            ),
+        };
         let inv_idx = if spec.listed {
             self.inventory.replicas.push(BurstReplica {
                 name: spec.name.to_string(),
@@ -356,6 +361,9 @@ pub struct CreateSpec<'a> {
     pub template_hash: &'a str,
     pub requests: GroupRequests,
     pub listed: bool,
+    /// Seconds to Running instead of ACI's provisioning and pull (a claim
+    /// served from a standby pool).
+    pub latency: Option<i64>,
 }
 
 #[cfg(test)]
@@ -376,6 +384,7 @@ mod tests {
                 memory_deci_gb: 20,
             },
             listed: true,
+            latency: None,
         }
     }
 

@@ -7,6 +7,7 @@ mod aci;
 mod autoscaler;
 mod nodes;
 mod pods;
+mod standby;
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -22,6 +23,7 @@ use spillway_core::snapshot::PodTemplate;
 pub use aci::{Aci, CreateSpec, Refusal};
 pub use nodes::Nodes;
 pub use pods::{Phase, Place, PodCounts, PodId, Pods};
+pub use standby::StandbyPoolSim;
 
 use crate::dist::Dist;
 use crate::scenario::{AciModel, AutoscalerSpec, Pool};
@@ -30,8 +32,17 @@ use crate::scenario::{AciModel, AutoscalerSpec, Pool};
 enum Event {
     PodReady(PodId),
     NodeReady(u32),
-    GroupDone { id: u64, fails: bool },
-    VirtualDone { id: u64, pod: PodId, fails: bool },
+    GroupDone {
+        id: u64,
+        fails: bool,
+    },
+    /// A standby pool instance is Running.
+    PoolInstance(u64),
+    VirtualDone {
+        id: u64,
+        pod: PodId,
+        fails: bool,
+    },
 }
 
 /// How a strategy's world differs from the others'.
@@ -72,6 +83,14 @@ pub struct World {
     last_scale_up: i64,
     pub cost_vm: f64,
     pub cost_aci: f64,
+    /// The policy's standby pool (issue 16); idle unless the controller syncs it.
+    pub pool: StandbyPoolSim,
+    /// Running pool instances, billed separately from burst groups.
+    pub cost_pool: f64,
+    standby_refill: Option<Dist>,
+    standby_claim: Dist,
+    refill_pull_secs: i64,
+    aci_provisioning: Dist,
 }
 
 impl World {
@@ -87,6 +106,13 @@ impl World {
             .map(|a| a.scale_down_utilization_threshold)
             .unwrap_or(0.0);
         let group_requests = GroupRequests::from_template(&cfg.template.requests);
+        let pool = StandbyPoolSim::new(
+            spillway_core::cost::aci_replica_hourly(&group_requests, &cfg.pricing) / 3600.0,
+        );
+        let standby_refill = cfg.aci.standby_refill.clone();
+        let standby_claim = cfg.aci.standby_claim.clone();
+        let refill_pull_secs = (cfg.aci.image_size_gb * cfg.aci.pull_seconds_per_gb).ceil() as i64;
+        let aci_provisioning = cfg.aci.provisioning.clone();
         let mut w = World {
             now: 0,
             nodes: Nodes::new(&cfg.pools, &cfg.template.requests, threshold),
@@ -104,6 +130,12 @@ impl World {
             last_scale_up: i64::MIN / 2,
             cost_vm: 0.0,
             cost_aci: 0.0,
+            pool,
+            cost_pool: 0.0,
+            standby_refill,
+            standby_claim,
+            refill_pull_secs,
+            aci_provisioning,
         };
         for (pool, n) in cfg.initial_nodes.iter().enumerate() {
             for _ in 0..*n {
@@ -149,6 +181,9 @@ impl World {
                 Event::GroupDone { id, fails } => {
                     self.aci.complete(id, fails);
                 }
+                Event::PoolInstance(id) => {
+                    self.pool.instance_ready(id);
+                }
                 Event::VirtualDone { id, pod, fails } => {
                     if self.aci.complete(id, fails) == Some(BurstState::Failed) {
                         // virtual-kubelet reports the pod Failed; the ReplicaSet replaces it.
@@ -178,6 +213,7 @@ impl World {
     pub fn accrue(&mut self) {
         self.cost_vm += self.nodes.price_per_sec;
         self.cost_aci += self.aci.price_per_sec;
+        self.cost_pool += self.pool.price_per_sec();
     }
 
     /// Ready replicas that serve traffic: VM, virtual node, and burst groups not drained.
@@ -268,6 +304,7 @@ impl World {
             template_hash: "",
             requests,
             listed: false,
+            latency: None,
         };
         match self.aci.create(self.now, &spec, &mut self.rng_aci) {
             Ok(Some(acc)) => {
@@ -287,16 +324,28 @@ impl World {
     }
 
     /// A PUT of one of the planner's container groups (idempotent on the
-    /// name), as the ARM backend sends it.
-    pub fn create_group(&mut self, c: &CreateGroup) -> Result<(), Refusal> {
-        let spec = CreateSpec {
+    /// name), as the ARM backend sends it; `claim`: it names the standby
+    /// pool, and starts in seconds when the pool has a ready instance.
+    pub fn create_group(&mut self, c: &CreateGroup, claim: bool) -> Result<(), Refusal> {
+        let mut spec = CreateSpec {
             name: &c.name,
             ordinal: c.ordinal,
             location: &c.location,
             template_hash: &c.template_hash,
             requests: c.requests,
             listed: true,
+            latency: None,
         };
+        let new = self.aci.id_of(&c.name).is_none();
+        if claim
+            && new
+            && self.aci.can_create(self.now, &c.location, &c.requests).is_ok()
+            && self.pool.claim()
+        {
+            spec.latency = Some(self.standby_claim.sample_secs(&mut self.rng_aci));
+            let started = self.pool.refill();
+            self.start_pool_instances(started);
+        }
         if let Some(acc) = self.aci.create(self.now, &spec, &mut self.rng_aci)? {
             self.push(
                 acc.done_at,
@@ -307,6 +356,22 @@ impl World {
             );
         }
         Ok(())
+    }
+
+    /// The controller's `maxReadyCapacity` for the pool.
+    pub fn sync_pool(&mut self, target: u32) {
+        let started = self.pool.set_target(target);
+        self.start_pool_instances(started);
+    }
+
+    fn start_pool_instances(&mut self, ids: Vec<u64>) {
+        for id in ids {
+            let delay = match &self.standby_refill {
+                Some(d) => d.sample_secs(&mut self.rng_aci),
+                None => self.aci_provisioning.sample_secs(&mut self.rng_aci) + self.refill_pull_secs,
+            };
+            self.push(self.now + delay.max(1), Event::PoolInstance(id));
+        }
     }
 
     /// Seconds since the autoscaler last added nodes.

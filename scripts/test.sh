@@ -71,7 +71,7 @@ declare -A expected=(
   [demo_dashboard]=140 [reliability_soak]=125 [reliability_arm_faults]=118
   [reliability_metric_faults]=117 [reliability_crash]=140 [reliability_leader]=86
   [controller_config]=77 [controller_restart]=73 [controller_dry_run]=41
-  [real_kube]=60 [real_kube_rbac]=75 [helm_chart]=25
+  [real_kube]=60 [real_kube_rbac]=75 [helm_chart]=25 [azure_sdk]=20
 )
 lane_time=(0 0)
 lane_args=("" "")

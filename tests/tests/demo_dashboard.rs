@@ -22,7 +22,11 @@ use support_ctl::{DemoProc, get_json, tail};
 use support_prom::PromServer;
 
 const DASHBOARD: &str = include_str!("../../dashboards/spillway.json");
-const TELEMETRY_RS: &str = include_str!("../../crates/spillway-controller/src/telemetry.rs");
+/// Where the controller registers its metric families.
+const REGISTRIES: &[&str] = &[
+    include_str!("../../crates/spillway-controller/src/telemetry.rs"),
+    include_str!("../../crates/spillway-controller/src/standby_metrics.rs"),
+];
 
 const DEMO_DURATION: u64 = 140;
 /// Burst groups must exist by then (the spike rises at ~10 s, the first
@@ -136,12 +140,16 @@ fn selectors(expr: &str) -> BTreeMap<String, BTreeSet<String>> {
     out
 }
 
+fn registered(family: &str) -> bool {
+    REGISTRIES.iter().any(|r| r.contains(&format!("\"{family}\"")))
+}
+
 /// The family a series name belongs to (`x_bucket` → `x`).
 fn family(name: &str) -> &str {
     ["_bucket", "_sum", "_count"]
         .iter()
         .find_map(|s| name.strip_suffix(s))
-        .filter(|base| TELEMETRY_RS.contains(&format!("\"{base}\"")))
+        .filter(|base| registered(base))
         .unwrap_or(name)
 }
 
@@ -207,8 +215,8 @@ fn dashboard_is_valid_grafana_json_on_the_datasource_variable() {
             assert!(!reads.is_empty(), "{title}: {expr} reads no spillway metric");
             for name in reads.keys() {
                 assert!(
-                    name.starts_with("process_") || TELEMETRY_RS.contains(&format!("\"{}\"", family(name))),
-                    "{title}: {name} is not a metric registered in crates/spillway-controller/src/telemetry.rs"
+                    name.starts_with("process_") || registered(family(name)),
+                    "{title}: {name} is not a metric registered in crates/spillway-controller/src/{{telemetry,standby_metrics}}.rs"
                 );
             }
         }

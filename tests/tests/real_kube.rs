@@ -15,7 +15,9 @@
 //!    leader PUTs container groups; it is killed (SIGKILL) right after its
 //!    first PUT, while groups provision; the follower takes the Lease,
 //!    adopts them and completes the burst: 6 groups, one PUT each, the
-//!    EndpointSlice `shop/spillway-web` lists 6 ready endpoints. The killed
+//!    EndpointSlice `shop/spillway-web` lists 6 ready endpoints; every group
+//!    joined the VNet subnet and resolves through `kube-system/kube-dns`'s
+//!    ClusterIP with the `shop` search list (`burst.dns: {}`). The killed
 //!    replica restarts and stays a follower.
 //! 3. A ConfigMap edit (`burst.maxReplicas` 8 → 3) is applied live; the new
 //!    leader reports the drain as an `Unspill` Event on the Deployment.
@@ -38,7 +40,9 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use support_ctl::{binaries, metric_sum, wait_for};
 use support_kube::harness_or_skip;
-use support_kube::scenario::{NS, POLL, Stage, config_map, events, lease_holder};
+use support_kube::scenario::{
+    NS, POLL, Stage, assert_cluster_dns, cluster_dns_ip, config_map, events, lease_holder,
+};
 
 #[test]
 fn run_against_a_real_api_server_under_the_deploy_rbac() {
@@ -165,6 +169,9 @@ fn run_against_a_real_api_server_under_the_deploy_rbac() {
         || world.describe(&[follower]),
     );
     let rss_peak = follower.proc.rss_kib().unwrap_or(0);
+    // A VNet policy with `burst.dns: {}`: the groups carry the cluster DNS
+    // Service's ClusterIP, found by the controller itself.
+    assert_cluster_dns(emu, &cluster_dns_ip(kube));
     let slice = kube
         .get_json(&["endpointslice", "spillway-web", "-n", "shop"])
         .expect("the slice");

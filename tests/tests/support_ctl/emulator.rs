@@ -74,6 +74,10 @@ pub struct Group {
     pub deleted_at: Option<String>,
     pub ordinal_tag: Option<String>,
     pub location: String,
+    /// `properties.subnetIds[].id` of the latest body.
+    pub subnet_ids: Vec<String>,
+    /// `properties.dnsConfig` of the latest body (`Null` when absent).
+    pub dns_config: Value,
 }
 
 impl Group {
@@ -131,6 +135,11 @@ impl EmuState {
                 deleted_at: g["deletedAt"].as_str().map(str::to_string),
                 ordinal_tag: g["tags"]["spillway.io/ordinal"].as_str().map(str::to_string),
                 location: s(g, "location"),
+                subnet_ids: g["subnetIds"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                    .unwrap_or_default(),
+                dns_config: g["dnsConfig"].clone(),
             })
             .collect();
         let writes = v["writes"]

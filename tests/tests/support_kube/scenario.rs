@@ -14,6 +14,8 @@ use crate::support_ctl::{EmulatorProc, wait_for, workspace_root};
 use crate::support_prom::PromServer;
 
 pub const NS: &str = "spillway-system";
+/// The VNet subnet burst groups join (the emulator gives them private IPs).
+pub const SUBNET: &str = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/e2e-net/providers/Microsoft.Network/virtualNetworks/e2e-vnet/subnets/aci";
 pub const POLL: Duration = Duration::from_millis(200);
 
 /// The policy document: emulator, Prometheus, `web` with burst `burst_max`.
@@ -27,6 +29,7 @@ pub fn config(emu: &str, prom: &str, secret: &Path, burst_max: u32) -> Value {
             "auth": { "method": "clientSecret", "tenantId": "e2e-tenant", "clientId": "spillway-e2e",
                       "secretFile": secret.to_string_lossy() },
             "armEndpoint": emu,
+            "subnetId": SUBNET,
         },
         "pricing": { "aciVcpuSecond": 0.0000113, "aciGbSecond": 0.0000012, "currency": "USD" },
         "metricSources": { "prometheus": { "url": prom, "timeout": "2s" } },
@@ -44,6 +47,8 @@ pub fn config(emu: &str, prom: &str, secret: &Path, burst_max: u32) -> Value {
             "burst": {
                 "enabled": true, "maxReplicas": burst_max, "maxHourlyCost": 5, "vmOverflow": "cap",
                 "pendingGrace": "5s", "scaleInStabilization": "5s", "drainGrace": "2s", "service": "web",
+                // No nameServer: the ClusterIP of kube-system/kube-dns, read from the Service watch.
+                "dns": {},
             },
         }],
     })
@@ -83,6 +88,53 @@ spec:
   selector: { app: web }
   ports: [{ name: http, port: 80, targetPort: http }]
 "#;
+
+/// The cluster DNS Service as kubeadm and AKS name it; no DNS server runs
+/// behind it here, the test needs only its ClusterIP.
+pub const CLUSTER_DNS: &str = r#"
+apiVersion: v1
+kind: Service
+metadata: { name: kube-dns, namespace: kube-system, labels: { k8s-app: kube-dns } }
+spec:
+  selector: { k8s-app: kube-dns }
+  ports:
+  - { name: dns, port: 53, protocol: UDP }
+  - { name: dns-tcp, port: 53, protocol: TCP }
+"#;
+
+/// The ClusterIP the API server gave `kube-system/kube-dns`.
+pub fn cluster_dns_ip(kube: &Cluster) -> String {
+    kube.get_json(&["service", "kube-dns", "-n", "kube-system"])
+        .and_then(|s| s["spec"]["clusterIP"].as_str().map(str::to_string))
+        .filter(|ip| !ip.is_empty() && ip != "None")
+        .expect("kube-system/kube-dns has a ClusterIP")
+}
+
+/// Every live group joined [`SUBNET`] and resolves through the cluster DNS
+/// (`dns_ip`) with the search list of a `ClusterFirst` pod in `shop`.
+pub fn assert_cluster_dns(emu: &EmulatorProc, dns_ip: &str) {
+    let st = emu.state();
+    let live = st.live();
+    assert!(!live.is_empty(), "no live group to check\n{}", st.dump());
+    for g in live {
+        assert_eq!(
+            g.subnet_ids,
+            [SUBNET],
+            "{} is not in the VNet\n{}",
+            g.name,
+            st.dump()
+        );
+        let dns = &g.dns_config;
+        assert_eq!(dns["nameServers"], json!([dns_ip]), "{}: dnsConfig {dns}", g.name);
+        let search = dns["searchDomains"].as_str().unwrap_or_default();
+        assert_eq!(
+            search.split_whitespace().collect::<Vec<_>>(),
+            ["shop.svc.cluster.local", "svc.cluster.local", "cluster.local"],
+            "{}: dnsConfig {dns}",
+            g.name
+        );
+    }
+}
 
 /// What the test reads from the cluster and the emulator at one moment.
 pub struct World<'a> {
@@ -177,6 +229,7 @@ impl Stage {
             || kube.kubectl(&["get", "pods,events", "-n", NS]),
         );
         kube.apply(WORKLOAD);
+        kube.apply(CLUSTER_DNS);
         let exporter = LoadGauge::start();
         exporter.set_gauge("web_load", 200.0);
         let prom = PromServer::start(&[exporter.addr]);

@@ -352,6 +352,7 @@ impl Engine {
                 g.from_pool = from_pool.or(g.from_pool);
                 if let Some(rec) = self.history.get_mut(g.record) {
                     rec.tags = tags;
+                    rec.set_network(&g.body);
                 }
             }
             StatusCode::OK
@@ -367,7 +368,13 @@ impl Engine {
                 created_at: now,
                 deleted_at: None,
                 from_standby_pool: from_pool == Some(true),
+                zones: Vec::new(),
+                subnet_ids: Vec::new(),
+                dns_config: None,
             });
+            if let Some(rec) = self.history.last_mut() {
+                rec.set_network(&stored);
+            }
             let group = Group {
                 sub: sub.to_owned(),
                 rg: rg.to_owned(),

@@ -29,6 +29,39 @@ pub struct GroupRecord {
     /// Served from a standby pool (`isCreatedFromStandbyPool`).
     #[serde(default)]
     pub from_standby_pool: bool,
+    /// Where and how it was asked to run (latest body), so that tests can
+    /// check placement and networking without an ARM token: `zones`,
+    /// `properties.subnetIds[].id` and `properties.dnsConfig`.
+    #[serde(default)]
+    pub zones: Vec<String>,
+    #[serde(default)]
+    pub subnet_ids: Vec<String>,
+    #[serde(default)]
+    pub dns_config: Option<Value>,
+}
+
+impl GroupRecord {
+    /// Copies the placement and networking of a stored body.
+    pub(crate) fn set_network(&mut self, body: &Value) {
+        let strings = |v: Option<&Value>, key: Option<&str>| -> Vec<String> {
+            v.and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| match key {
+                            Some(k) => x.get(k),
+                            None => Some(x),
+                        })
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        self.zones = strings(body.get("zones"), None);
+        let props = body.get("properties");
+        self.subnet_ids = strings(props.and_then(|p| p.get("subnetIds")), Some("id"));
+        self.dns_config = props.and_then(|p| p.get("dnsConfig")).cloned();
+    }
 }
 
 /// One standby container group pool.

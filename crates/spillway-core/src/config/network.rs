@@ -273,9 +273,12 @@ mod tests {
 
     fn errors(zones: &[ZoneName], dns: Option<&DnsSpec>, subnet: Option<&str>) -> Vec<String> {
         let mut out = Vec::new();
-        validate(&ZonesSpec::List(zones.to_vec()), dns, subnet, &mut |p: &str, m: String| {
-            out.push(format!("{p}: {m}"))
-        });
+        validate(
+            &ZonesSpec::List(zones.to_vec()),
+            dns,
+            subnet,
+            &mut |p: &str, m: String| out.push(format!("{p}: {m}")),
+        );
         out
     }
 
@@ -341,7 +344,10 @@ mod tests {
         assert_eq!(p.auto_zones_location(), Some("westeurope"));
         let zones = vec!["1".to_string(), "2".to_string()];
         let resolved = p.with_zones(&zones).expect("changed");
-        assert_eq!(resolved.burst.as_ref().map(|b| b.zones.clone()), Some(zones.clone()));
+        assert_eq!(
+            resolved.burst.as_ref().map(|b| b.zones.clone()),
+            Some(zones.clone())
+        );
         assert!(resolved.with_zones(&zones).is_none(), "same list: no copy");
         let fixed = crate::config::load(&DOC.replace("ZONES", "[1]")).expect("valid");
         let f = fixed.valid_policies().next().expect("policy");

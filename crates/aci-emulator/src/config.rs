@@ -49,6 +49,22 @@ pub const STANDBY_API_VERSIONS: &[&str] = &[
     "2023-12-01-preview",
 ];
 
+/// api-versions of `Microsoft.Resources` for `Providers_Get` (`GET /subscriptions/{sub}/providers/
+/// Microsoft.ContainerInstance`): the versions whose `ProviderResourceType` has `zoneMappings`.
+pub const RESOURCES_API_VERSIONS: &[&str] = &[
+    "2021-04-01",
+    "2022-09-01",
+    "2023-07-01",
+    "2024-03-01",
+    "2024-07-01",
+    "2024-11-01",
+];
+
+/// The availability zones every region offers by default (`--zones`).
+pub fn default_zones() -> Vec<String> {
+    ["1", "2", "3"].map(str::to_owned).to_vec()
+}
+
 /// Regions where ACI (and the emulator) offers container groups by default: the public Azure
 /// regions listed for `Microsoft.ContainerInstance/containerGroups` (normalised names).
 pub const DEFAULT_LOCATIONS: &[&str] = &[
@@ -368,6 +384,11 @@ pub struct EmulatorConfig {
     /// Regions accepted for new resources (normalised, e.g. `westeurope`); others get
     /// `LocationNotAvailableForResourceType`.
     pub locations: Vec<String>,
+    /// Availability zones of every region, as the resource provider's `zoneMappings` publish
+    /// them (empty: regions without zones).
+    pub zones: Vec<String>,
+    /// Zones of single regions (key: normalised region), overriding `zones`.
+    pub region_zones: BTreeMap<String, Vec<String>>,
     /// Standby pool timing.
     pub standby: StandbyConfig,
     /// Require a valid bearer token on ARM paths.
@@ -402,6 +423,8 @@ impl Default for EmulatorConfig {
             api_versions: ACI_API_VERSIONS.iter().map(|v| (*v).to_owned()).collect(),
             standby_api_versions: STANDBY_API_VERSIONS.iter().map(|v| (*v).to_owned()).collect(),
             locations: DEFAULT_LOCATIONS.iter().map(|v| (*v).to_owned()).collect(),
+            zones: default_zones(),
+            region_zones: BTreeMap::new(),
             standby: StandbyConfig::default(),
             require_auth: true,
             token: TokenConfig::default(),

@@ -23,6 +23,7 @@ pub mod faults;
 mod http;
 pub mod latency;
 pub mod lifecycle;
+pub mod regions;
 pub mod route;
 mod server;
 pub mod standby;

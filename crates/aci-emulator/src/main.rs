@@ -155,6 +155,13 @@ struct Cli {
     /// Region offered for new resources (repeatable; replaces the default list of Azure regions).
     #[arg(long = "location", value_name = "REGION")]
     locations: Vec<String>,
+    /// Availability zones of every region in the resource provider's `zoneMappings`
+    /// (`burst.zones: auto`), comma-separated; `none` for regions without zones. Default 1,2,3.
+    #[arg(long, value_name = "ZONES")]
+    zones: Option<String>,
+    /// REGION:ZONES — the zones of one region (e.g. `westcentralus:none`, `westeurope:1,2`).
+    #[arg(long = "region-zones", value_name = "REGION:ZONES")]
+    region_zones: Vec<String>,
     /// Time for a standby pool instance to become Running (after creation, a claim or a drain).
     #[arg(long, value_parser = humantime::parse_duration)]
     standby_refill_delay: Option<Duration>,
@@ -164,6 +171,21 @@ struct Cli {
     /// Duration of standby pool create/update/delete operations.
     #[arg(long, value_parser = humantime::parse_duration)]
     standby_operation_latency: Option<Duration>,
+}
+
+/// `1,2,3` or `none` (no zones). A zone is a number, as ACI's are.
+fn zone_list(s: &str, flag: &str) -> Result<Vec<String>> {
+    if s.trim().eq_ignore_ascii_case("none") || s.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    s.split(',')
+        .map(|z| {
+            let z = z.trim();
+            z.parse::<u32>()
+                .map(|_| z.to_owned())
+                .with_context(|| format!("{flag}: {z:?} is not a zone number (expected e.g. 1,2,3 or none)"))
+        })
+        .collect()
 }
 
 fn pair<A: std::str::FromStr, B: std::str::FromStr>(s: &str, what: &str) -> Result<(A, B)> {
@@ -300,6 +322,18 @@ fn build_config(cli: &Cli) -> Result<EmulatorConfig> {
             .iter()
             .map(|l| aci_emulator::validate::normalize_region(l))
             .collect();
+    }
+    if let Some(zones) = &cli.zones {
+        c.zones = zone_list(zones, "--zones")?;
+    }
+    for spec in &cli.region_zones {
+        let Some((region, zones)) = spec.split_once(':') else {
+            bail!("--region-zones: expected REGION:ZONES, got {spec:?}");
+        };
+        c.region_zones.insert(
+            aci_emulator::validate::normalize_region(region),
+            zone_list(zones, "--region-zones")?,
+        );
     }
     c.standby.refill_delay = cli.standby_refill_delay.unwrap_or(c.standby.refill_delay);
     c.standby.claim_latency = cli.standby_claim_latency.unwrap_or(c.standby.claim_latency);

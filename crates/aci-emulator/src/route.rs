@@ -24,6 +24,9 @@ pub enum ArmRoute {
         name: String,
         container: String,
     },
+    /// `/subscriptions/{sub}/providers/Microsoft.ContainerInstance`: `Providers_Get`
+    /// (`Microsoft.Resources`), the provider's resource types with their locations and zones.
+    ResourceProvider { sub: String },
     /// `/subscriptions/{sub}/providers/Microsoft.ContainerInstance/locations/{loc}/usages`
     Usages { sub: String, location: String },
     /// `/subscriptions/{sub}/providers/Microsoft.ContainerInstance/locations/{loc}/capabilities`
@@ -79,6 +82,8 @@ pub enum Provider {
     ContainerInstance,
     /// `Microsoft.StandbyPool`
     StandbyPool,
+    /// `Microsoft.Resources` (the resource provider's own metadata)
+    Resources,
 }
 
 /// Container group actions.
@@ -105,6 +110,7 @@ impl ArmRoute {
         match self {
             ArmRoute::ListByResourceGroup { sub, .. }
             | ArmRoute::ListBySubscription { sub }
+            | ArmRoute::ResourceProvider { sub }
             | ArmRoute::Group { sub, .. }
             | ArmRoute::GroupAction { sub, .. }
             | ArmRoute::Logs { sub, .. }
@@ -129,6 +135,7 @@ impl ArmRoute {
             | ArmRoute::Pool { .. }
             | ArmRoute::RuntimeViews { .. }
             | ArmRoute::PoolOperation { .. } => Provider::StandbyPool,
+            ArmRoute::ResourceProvider { .. } => Provider::Resources,
             _ => Provider::ContainerInstance,
         }
     }
@@ -153,6 +160,7 @@ impl ArmRoute {
                 "standbyContainerGroupPools"
             }
             ArmRoute::RuntimeViews { .. } => "standbyContainerGroupPools/runtimeViews",
+            ArmRoute::ResourceProvider { .. } => "providers",
             _ => "containerGroups",
         }
     }
@@ -208,6 +216,7 @@ impl ArmRoute {
             [a, _, c, p, rest @ ..] if lit(a, "subscriptions") && lit(c, "providers") && lit(p, PROVIDER) => {
                 let sub = s(1);
                 match rest {
+                    [] => Some(ArmRoute::ResourceProvider { sub }),
                     [d] if lit(d, "containerGroups") => Some(ArmRoute::ListBySubscription { sub }),
                     [l, loc, u] if lit(l, "locations") && lit(u, "usages") => Some(ArmRoute::Usages {
                         sub,
@@ -413,6 +422,16 @@ mod tests {
             ArmRoute::parse(&format!("{p}/locations/x/operationresults/42")),
             Some(ArmRoute::OperationResult { .. })
         ));
+        let provider = ArmRoute::parse(p);
+        assert_eq!(provider, Some(ArmRoute::ResourceProvider { sub: "s".into() }));
+        assert_eq!(
+            provider.as_ref().map(ArmRoute::provider),
+            Some(Provider::Resources)
+        );
+        assert_eq!(
+            ArmRoute::parse("/subscriptions/s/providers/microsoft.containerinstance/"),
+            Some(ArmRoute::ResourceProvider { sub: "s".into() })
+        );
         assert_eq!(
             ArmRoute::parse("/subscriptions/s/providers/Microsoft.Compute/virtualMachines"),
             None

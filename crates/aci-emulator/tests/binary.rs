@@ -136,3 +136,64 @@ async fn binary_rejects_bad_flags() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid latency"));
     assert!(out.stdout.is_empty(), "nothing on stdout when not listening");
 }
+
+#[tokio::test]
+async fn zone_flags_shape_the_providers_zone_mappings() {
+    let out = Command::new(env!("CARGO_BIN_EXE_aci-emulator"))
+        .args(["--listen", "127.0.0.1:0", "--zones", "1,a"])
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(10), out)
+        .await
+        .expect("exits")
+        .expect("runs");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--zones"));
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_aci-emulator"))
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--no-auth",
+            "--location",
+            "West Europe",
+            "--location",
+            "westcentralus",
+            "--zones",
+            "1,2",
+            "--region-zones",
+            "westcentralus:none",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn aci-emulator");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let first = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
+        .await
+        .expect("first line within 10 s")
+        .expect("read stdout")
+        .expect("a first line");
+    let base = first.strip_prefix("listening on ").expect("address").to_owned();
+    let body: Value = reqwest::get(format!(
+        "{base}/subscriptions/{SUB}/providers/Microsoft.ContainerInstance?api-version=2021-04-01"
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let cg = body["resourceTypes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["resourceType"] == "containerGroups")
+        .expect("containerGroups")
+        .clone();
+    assert_eq!(cg["locations"], json!(["West Europe", "West Central US"]));
+    assert_eq!(
+        cg["zoneMappings"],
+        json!([{"location": "West Europe", "zones": ["1", "2"]}])
+    );
+    child.start_kill().expect("kill");
+}

@@ -14,6 +14,7 @@ use k8s_openapi::api::core::v1::{ConfigMap, PodTemplateSpec, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use spillway_controller::{
     BurstBackend, CreateRequest, ListedGroup, PoolKeep, PoolObserved, PoolSync, SeamError, TemplateRefs,
+    ZoneCache, ZonesAnswer,
 };
 use spillway_core::burst::{BurstHeadroom, BurstReplica};
 use spillway_core::config::AciPriority;
@@ -41,6 +42,8 @@ pub struct AciBackend {
     usages: Mutex<BTreeMap<(String, bool), (Instant, BurstHeadroom)>>,
     /// Claims from each policy's standby pool since its last sync: (hit, miss).
     claims: Mutex<BTreeMap<String, (u32, u32)>>,
+    /// `burst.zones: auto`: each location's zones, kept an hour.
+    zones: ZoneCache,
 }
 
 impl AciBackend {
@@ -51,6 +54,7 @@ impl AciBackend {
             usage_ttl: Duration::from_secs(30),
             usages: Mutex::new(BTreeMap::new()),
             claims: Mutex::new(BTreeMap::new()),
+            zones: ZoneCache::default(),
         }
     }
 }
@@ -155,6 +159,16 @@ impl BurstBackend<PodTemplateSpec> for AciBackend {
             match self.client.begin_delete(name).await.map_err(seam)? {
                 DeleteOutcome::Deleted | DeleteOutcome::AlreadyGone | DeleteOutcome::InProgress => Ok(()),
             }
+        })
+    }
+
+    fn zones<'a>(&'a self, location: &'a str, now: Timestamp) -> BoxFuture<'a, ZonesAnswer> {
+        Box::pin(async move {
+            self.zones
+                .get(location, now, async {
+                    self.client.zones_of(location).await.map_err(seam)
+                })
+                .await
         })
     }
 

@@ -30,6 +30,7 @@ pub mod pools;
 mod retry;
 pub mod translate;
 mod transport;
+pub mod zones;
 
 pub use client::{Accepted, AciClient, DeleteOutcome};
 pub use config::{

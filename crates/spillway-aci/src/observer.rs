@@ -20,6 +20,8 @@ pub enum Operation {
     PoolWrite,
     /// GET/list of standby pools and their runtime views.
     PoolRead,
+    /// GET of the `Microsoft.ContainerInstance` resource provider (zones).
+    ProviderRead,
 }
 
 impl Operation {
@@ -35,6 +37,7 @@ impl Operation {
             Operation::ProfileRead => "profile_read",
             Operation::PoolWrite => "pool_write",
             Operation::PoolRead => "pool_read",
+            Operation::ProviderRead => "provider_read",
         }
     }
 }

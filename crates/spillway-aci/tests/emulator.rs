@@ -451,3 +451,25 @@ async fn a_vnet_group_carries_its_zone_and_the_cluster_dns() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test]
+async fn zones_of_reads_the_emulators_provider() {
+    let env = start(EmulatorConfig {
+        locations: vec!["westeurope".into(), "westcentralus".into()],
+        region_zones: [("westcentralus".to_owned(), Vec::new())].into_iter().collect(),
+        ..emu_config()
+    })
+    .await;
+    assert_eq!(env.client.zones_of("westeurope").await.unwrap(), ["1", "2", "3"]);
+    assert!(env.client.zones_of("westcentralus").await.unwrap().is_empty());
+    assert!(matches!(
+        env.client.zones_of("northeurope").await.unwrap_err(),
+        AciError::NotFound { .. }
+    ));
+    assert!(
+        env.rec
+            .summary()
+            .iter()
+            .all(|(op, _)| *op == Operation::ProviderRead)
+    );
+}

@@ -92,6 +92,9 @@ pub struct PolicyRuntime {
     /// This tick's claim: the standby pool's name and the profile revision
     /// it uses, when the pool is in step with the template (issue 16).
     pub(crate) claim: Option<(String, Option<i64>)>,
+    /// The last `burst.zones: auto` failure reported, so that a lasting
+    /// one is logged once, not every tick.
+    pub(crate) zones_error: Option<String>,
 }
 
 impl PolicyRuntime {
@@ -104,6 +107,7 @@ impl PolicyRuntime {
             creates_blocked_until: None,
             provisioning: BTreeMap::new(),
             claim: None,
+            zones_error: None,
         }
     }
 }

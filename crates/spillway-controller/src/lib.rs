@@ -21,13 +21,15 @@ pub mod standby_metrics;
 pub mod status;
 pub mod telemetry;
 mod tick;
+mod zones;
 
 pub use clock::{Clock, ManualClock, system_clock};
 pub use controller::{Controller, ControllerOptions, Parts, PolicyRuntime, Rebuild};
 pub use leader::{GateState, LeaderGate};
-pub use seams::burst::{BurstBackend, CreateRequest, ListedGroup};
+pub use seams::burst::{BurstBackend, CreateRequest, ListedGroup, ZonesAnswer};
 pub use seams::cluster::{BurstEndpoint, ClusterBuild, ClusterView, Disabled, TemplateRefs, Workload};
 pub use seams::metrics::{MetricRequest, MetricSource, SourceKind};
 pub use seams::pool::{PoolKeep, PoolObserved, PoolSync, StandbyClaim};
+pub use seams::zones::ZoneCache;
 pub use seams::{SeamError, Swappable};
 pub use tick::TickError;

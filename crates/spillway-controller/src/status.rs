@@ -26,6 +26,24 @@ pub struct PolicyStatus {
     /// `lastPlan.standby`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub standby_pool: Option<crate::seams::pool::PoolObserved>,
+    /// The zones the last plan spread over (with `burst.zones`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zones: Option<ZonesStatus>,
+}
+
+/// `burst.zones` as planned: listed, or discovered (`auto`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ZonesStatus {
+    /// `list` or `auto`.
+    pub source: &'static str,
+    /// The location the zones belong to (the primary one).
+    pub location: Option<String>,
+    /// The zones planned over; empty: none (no zones in the region, or
+    /// `auto` with none known yet).
+    pub effective: Vec<String>,
+    /// Why the latest `auto` read failed, and what is planned meanwhile.
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -139,6 +157,9 @@ impl StatusBoard {
     }
     pub fn record_pool(&self, policy: &str, seen: Option<crate::seams::pool::PoolObserved>) {
         self.with(|b| b.policies.entry(policy.to_string()).or_default().standby_pool = seen);
+    }
+    pub fn record_zones(&self, policy: &str, zones: Option<ZonesStatus>) {
+        self.with(|b| b.policies.entry(policy.to_string()).or_default().zones = zones);
     }
     pub fn record_error(&self, policy: &str, error: String) {
         self.with(|b| {

@@ -56,6 +56,7 @@ pub const CONTROLLER_ERROR_KINDS: &[&str] = &[
     "no_selector",
     "template",
     "dns_unresolved",
+    crate::zones::ZONES_UNRESOLVED,
 ];
 
 /// The (direction, reason) pairs of `spillway_scale_decisions_total` that

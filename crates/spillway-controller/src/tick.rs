@@ -77,7 +77,8 @@ impl<T: Send + Sync + 'static> Controller<T> {
     }
 
     async fn tick_inner(&self, rt: &mut PolicyRuntime) -> Result<Plan, TickError> {
-        let policy = rt.policy.clone();
+        // Reassigned once `burst.zones: auto` is resolved (below).
+        let mut policy = rt.policy.clone();
         if !self.cluster.ready() {
             return Err(TickError::NotSynced);
         }
@@ -96,6 +97,10 @@ impl<T: Send + Sync + 'static> Controller<T> {
             .listing(&*backend, &policy.cluster_id, now)
             .await
             .map_err(TickError::List)?;
+        // `auto` zones before anything reads the policy's burst section: the
+        // planner, the standby pool and the executor see the same list.
+        self.resolve_zones(rt, &*backend, now).await;
+        policy = rt.policy.clone();
         let mut headroom = match &policy.burst {
             Some(b) => match b.locations.first() {
                 Some(loc) => backend.headroom(loc, b.priority).await,

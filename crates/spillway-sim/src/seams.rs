@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use futures::future::BoxFuture;
 use spillway_controller::{
     BurstBackend, BurstEndpoint, ClusterBuild, ClusterView, CreateRequest, Disabled, ListedGroup,
-    MetricRequest, MetricSource, PoolObserved, PoolSync, SeamError, TemplateRefs, Workload,
+    MetricRequest, MetricSource, PoolObserved, PoolSync, SeamError, TemplateRefs, Workload, ZonesAnswer,
 };
 use spillway_core::burst::BurstHeadroom;
 use spillway_core::config::{AciPriority, Policy, TargetRef};
@@ -211,6 +211,16 @@ impl BurstBackend<()> for SimBackend {
         Box::pin(async move {
             lock(&self.world).aci.delete(name);
             Ok(())
+        })
+    }
+
+    /// The scenario's `aci.zones`, the same in every location, never failing.
+    fn zones<'a>(&'a self, _: &'a str, _: Timestamp) -> BoxFuture<'a, ZonesAnswer> {
+        Box::pin(async move {
+            ZonesAnswer {
+                zones: Some(lock(&self.world).aci.zones().to_vec()),
+                error: None,
+            }
         })
     }
 

@@ -22,6 +22,7 @@ impl AciObserver {
             Op::ProfileRead,
             Op::PoolWrite,
             Op::PoolRead,
+            Op::ProviderRead,
         ];
         for op in ops {
             let _ = self.0.aci_request_duration.with_label_values(&[op.as_str()]);
@@ -38,6 +39,7 @@ impl AciObserver {
             (Op::ProfileRead, &["200"]),
             (Op::PoolWrite, &["200", "201", "202"]),
             (Op::PoolRead, &["200"]),
+            (Op::ProviderRead, &["200"]),
         ] {
             for code in codes {
                 let _ = self.0.aci_requests.with_label_values(&[op.as_str(), code]);

@@ -5,7 +5,7 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use super::{ArmRequest, ArmResponse, Engine, key};
-use crate::{error::ArmError, lifecycle::Phase, validate::normalize_region};
+use crate::{error::ArmError, lifecycle::Phase, regions::display_name, validate::normalize_region};
 
 impl Engine {
     /// Current usage of one region: (container groups, standard cores, spot cores).
@@ -60,6 +60,49 @@ impl Engine {
             }
         }
         ArmResponse::json(StatusCode::OK, json!({ "value": value }))
+    }
+
+    /// `Providers_Get` of `Microsoft.ContainerInstance`: its resource types with the emulator's
+    /// locations as display names, and `containerGroups`' zones per location (`zoneMappings`, left
+    /// out for a region without zones, as ARM does).
+    pub(super) fn resource_provider(&self, sub: &str) -> ArmResponse {
+        let s = &self.settings;
+        let display: Vec<String> = s.locations.iter().map(|l| display_name(l)).collect();
+        let zone_mappings: Vec<Value> = s
+            .locations
+            .iter()
+            .filter_map(|l| {
+                let zones = s.region_zones.get(l).unwrap_or(&s.zones);
+                (!zones.is_empty()).then(|| json!({"location": display_name(l), "zones": zones}))
+            })
+            .collect();
+        let kind = |resource_type: &str, locations: &[String], versions: &[String]| {
+            json!({
+                "resourceType": resource_type,
+                "locations": locations,
+                "apiVersions": versions,
+                "defaultApiVersion": versions.first(),
+                "capabilities": "None",
+            })
+        };
+        let mut groups = kind("containerGroups", &display, &s.api_versions);
+        groups["zoneMappings"] = json!(zone_mappings);
+        groups["capabilities"] = json!("SupportsTags, SupportsLocation");
+        let body = json!({
+            "id": format!("/subscriptions/{sub}/providers/Microsoft.ContainerInstance"),
+            "namespace": "Microsoft.ContainerInstance",
+            "registrationState": "Registered",
+            "registrationPolicy": "RegistrationRequired",
+            "resourceTypes": [
+                groups,
+                kind("containerGroupProfiles", &display, &s.api_versions),
+                kind("locations", &[], &s.api_versions),
+                kind("locations/usages", &display, &s.api_versions),
+                kind("locations/capabilities", &display, &s.api_versions),
+                kind("locations/operations", &display, &s.api_versions),
+            ],
+        });
+        ArmResponse::json(StatusCode::OK, body)
     }
 
     pub(super) fn logs(

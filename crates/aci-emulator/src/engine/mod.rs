@@ -27,7 +27,9 @@ use serde_json::Value;
 pub use self::snapshot::{GroupRecord, PoolRecord, StateSnapshot, WriteRecord};
 use crate::{
     auth::TokenStore,
-    config::{DeleteMode, EmulatorConfig, Limits, ProvisioningLatency, StandbyConfig},
+    config::{
+        DeleteMode, EmulatorConfig, Limits, ProvisioningLatency, RESOURCES_API_VERSIONS, StandbyConfig,
+    },
     error::ArmError,
     faults::{Faults, ThrottleScope},
     lifecycle::Timeline,
@@ -182,6 +184,8 @@ pub(crate) struct Settings {
     pub api_versions: Vec<String>,
     pub standby_api_versions: Vec<String>,
     pub locations: Vec<String>,
+    pub zones: Vec<String>,
+    pub region_zones: BTreeMap<String, Vec<String>>,
     pub standby: StandbyConfig,
     pub require_auth: bool,
     pub latency: ProvisioningLatency,
@@ -224,6 +228,8 @@ impl Engine {
                 api_versions: config.api_versions.clone(),
                 standby_api_versions: config.standby_api_versions.clone(),
                 locations: config.locations.clone(),
+                zones: config.zones.clone(),
+                region_zones: config.region_zones.clone(),
                 standby: config.standby,
                 require_auth: config.require_auth,
                 latency: config.latency,
@@ -319,9 +325,14 @@ impl Engine {
         let Some(v) = version.filter(|v| !v.is_empty()) else {
             return Err(ArmError::missing_api_version());
         };
+        let resources: Vec<String>;
         let supported = match route.provider() {
             Provider::ContainerInstance => &self.settings.api_versions,
             Provider::StandbyPool => &self.settings.standby_api_versions,
+            Provider::Resources => {
+                resources = RESOURCES_API_VERSIONS.iter().map(|v| (*v).to_owned()).collect();
+                &resources
+            }
         };
         if route.is_operation() || supported.iter().any(|s| s == v) {
             return Ok(());
@@ -531,6 +542,7 @@ impl Engine {
             } if *m == Method::GET => self.logs(req, sub, rg, name, container, now),
             ArmRoute::Usages { sub, location } if *m == Method::GET => Ok(self.usages(sub, location)),
             ArmRoute::Capabilities { location, .. } if *m == Method::GET => Ok(self.capabilities(location)),
+            ArmRoute::ResourceProvider { sub } if *m == Method::GET => Ok(self.resource_provider(sub)),
             ArmRoute::OperationStatus { id, .. } if *m == Method::GET => self.operation_status(id, now),
             ArmRoute::OperationResult { id, .. } if *m == Method::GET => self.operation_result(req, id, now),
             other => self.dispatch_standby(req, other, now),

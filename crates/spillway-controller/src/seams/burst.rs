@@ -41,6 +41,18 @@ pub struct CreateRequest<'a, T> {
     pub standby: Option<StandbyClaim<'a>>,
 }
 
+/// The availability zones of a location (`burst.zones: auto`), as the
+/// backend knows them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ZonesAnswer {
+    /// The zones container groups can use; empty: the location has none.
+    /// After a failed read, the last list read; `None` while no read has
+    /// succeeded (or the backend cannot tell): plan without zones.
+    pub zones: Option<Vec<String>>,
+    /// The latest read failed: why, and the error's metric label.
+    pub error: Option<(String, &'static str)>,
+}
+
 pub trait BurstBackend<T>: Send + Sync {
     /// Every group of `cluster_id`: one list call.
     fn list<'a>(
@@ -54,6 +66,13 @@ pub trait BurstBackend<T>: Send + Sync {
     fn delete<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), SeamError>>;
     /// Rate-window and quota headroom for new groups in `location`.
     fn headroom<'a>(&'a self, location: &'a str, priority: AciPriority) -> BoxFuture<'a, BurstHeadroom>;
+    /// The availability zones of `location` for `burst.zones: auto`.
+    /// Implementations cache the answer (the ARM backend for an hour, see
+    /// [`super::zones::ZoneCache`]); `now` is the loop's clock. The default:
+    /// unknown, which plans without zones.
+    fn zones<'a>(&'a self, _location: &'a str, _now: Timestamp) -> BoxFuture<'a, ZonesAnswer> {
+        Box::pin(async { ZonesAnswer::default() })
+    }
     /// Keeps the policy's standby pool and its container group profile in
     /// step (issue 16) and reads the pool's runtime view. The default: no
     /// pools (an empty observation).

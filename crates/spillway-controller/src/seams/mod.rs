@@ -7,6 +7,7 @@ pub mod burst;
 pub mod cluster;
 pub mod metrics;
 pub mod pool;
+pub mod zones;
 
 use std::sync::{Arc, RwLock};
 

@@ -13,7 +13,7 @@ pub use parse::MAX_DOCUMENT_BYTES;
 use std::fmt;
 
 pub use model::*;
-pub use network::{BurstDns, ClusterDns, DnsSpec, NameServer, ZoneName};
+pub use network::{BurstDns, ClusterDns, DnsSpec, NameServer, ZoneName, ZonesSpec};
 pub use predict::{Predict, PredictMode};
 pub use standby::{SizeFrom, StandbyPool, StandbyPoolSpec};
 
@@ -178,7 +178,8 @@ fn resolve(spec: PolicySpec, global: &GlobalSpec) -> Policy {
             max_surge: spec.burst.max_surge,
             locations,
             subnet_id: global.azure.as_ref().and_then(|az| az.subnet_id.clone()),
-            zones: spec.burst.zones.iter().map(ZoneName::as_zone).collect(),
+            zones: spec.burst.zones.listed().iter().map(ZoneName::as_zone).collect(),
+            zones_auto: spec.burst.zones == ZonesSpec::Auto,
             dns: spec.burst.dns.as_ref().map(BurstDns::from_spec),
             standby_pool: spec
                 .burst

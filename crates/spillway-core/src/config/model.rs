@@ -461,9 +461,10 @@ pub struct BurstSpec {
     /// Extra replicas allowed while rolling to a new template (make before break).
     #[serde(default = "defaults::max_surge")]
     pub max_surge: u32,
-    /// Availability zones to spread burst replicas over; none: ACI's choice.
+    /// Availability zones to spread burst replicas over (a list, or `auto`:
+    /// the location's zones as Azure publishes them); none: ACI's choice.
     #[serde(default)]
-    pub zones: Vec<super::ZoneName>,
+    pub zones: super::ZonesSpec,
     /// Cluster DNS for burst replicas (needs `azure.subnetId`).
     #[serde(default)]
     pub dns: Option<super::DnsSpec>,
@@ -486,7 +487,7 @@ impl Default for BurstSpec {
             priority: AciPriority::default(),
             requests: None,
             max_surge: defaults::max_surge(),
-            zones: Vec::new(),
+            zones: super::ZonesSpec::default(),
             dns: None,
             standby_pool: None,
         }

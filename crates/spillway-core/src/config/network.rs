@@ -2,9 +2,10 @@
 //! `burst.dns` (issue 17). Kept apart from `model.rs` so that each file stays
 //! one topic.
 
+use std::fmt;
 use std::net::IpAddr;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// One availability zone of `burst.zones`. YAML users write `[1, 2, 3]` as
 /// ACI's own examples do (`"zones": ["1"]`), so a number is accepted and kept
@@ -22,6 +23,70 @@ impl ZoneName {
             ZoneName::Number(n) => n.to_string(),
             ZoneName::Text(s) => s.clone(),
         }
+    }
+}
+
+/// `burst.zones`: the zones listed, or `auto`: the zones Azure publishes
+/// for `containerGroups` in the location, read by the controller at run
+/// time. An enum rather than a list plus a flag, so that "auto with a list"
+/// cannot be written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ZonesSpec {
+    List(Vec<ZoneName>),
+    Auto,
+}
+
+impl Default for ZonesSpec {
+    fn default() -> Self {
+        ZonesSpec::List(Vec::new())
+    }
+}
+
+impl ZonesSpec {
+    /// The listed zones (none for `auto`: they are not known before run time).
+    pub fn listed(&self) -> &[ZoneName] {
+        match self {
+            ZonesSpec::List(z) => z,
+            ZonesSpec::Auto => &[],
+        }
+    }
+}
+
+impl Serialize for ZonesSpec {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            ZonesSpec::List(z) => z.serialize(s),
+            ZonesSpec::Auto => s.serialize_str("auto"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ZonesSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = ZonesSpec;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list of availability zones such as [1, 2, 3], or auto")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ZonesSpec, E> {
+                if v == "auto" {
+                    Ok(ZonesSpec::Auto)
+                } else {
+                    Err(E::custom(format!(
+                        "{v:?} is neither a list of availability zones such as [1, 2, 3] nor auto"
+                    )))
+                }
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<ZonesSpec, A::Error> {
+                let mut zones = Vec::new();
+                while let Some(z) = seq.next_element::<ZoneName>()? {
+                    zones.push(z);
+                }
+                Ok(ZonesSpec::List(zones))
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 
@@ -130,13 +195,13 @@ impl ClusterDns {
 
 /// Validates `burst.zones` and `burst.dns`; `subnet` is `azure.subnetId`.
 pub(super) fn validate(
-    zones: &[ZoneName],
+    zones: &ZonesSpec,
     dns: Option<&DnsSpec>,
     subnet: Option<&str>,
     e: &mut impl FnMut(&str, String),
 ) {
     let mut seen = std::collections::BTreeSet::new();
-    for (i, z) in zones.iter().enumerate() {
+    for (i, z) in zones.listed().iter().enumerate() {
         let name = z.as_zone();
         if name.is_empty() || name.len() > 3 || !name.bytes().all(|b| b.is_ascii_digit()) || name == "0" {
             e(
@@ -208,9 +273,12 @@ mod tests {
 
     fn errors(zones: &[ZoneName], dns: Option<&DnsSpec>, subnet: Option<&str>) -> Vec<String> {
         let mut out = Vec::new();
-        validate(zones, dns, subnet, &mut |p: &str, m: String| {
-            out.push(format!("{p}: {m}"))
-        });
+        validate(
+            &ZonesSpec::List(zones.to_vec()),
+            dns,
+            subnet,
+            &mut |p: &str, m: String| out.push(format!("{p}: {m}")),
+        );
         out
     }
 
@@ -234,6 +302,57 @@ mod tests {
             e[1].starts_with("burst.zones[2]: zone 1 is listed twice"),
             "{e:?}"
         );
+    }
+
+    const DOC: &str = "cluster: {id: c1}\nazure:\n  subscriptionId: 00000000-0000-0000-0000-000000000000\n  resourceGroup: rg\n  location: westeurope\npolicies:\n- name: web\n  target: {namespace: shop, name: web}\n  maxReplicas: 50\n  metrics: [{resource: {name: cpu, targetAverageUtilization: 70}}]\n  burst: {enabled: true, maxReplicas: 20, zones: ZONES}\n";
+
+    fn load_zones(zones: &str) -> Result<crate::config::BurstPolicy, Vec<String>> {
+        let loaded = crate::config::load(&DOC.replace("ZONES", zones)).map_err(|e| vec![e.to_string()])?;
+        let errs: Vec<String> = loaded.errors().map(ToString::to_string).collect();
+        if !errs.is_empty() {
+            return Err(errs);
+        }
+        let p = loaded.valid_policies().next().ok_or_else(Vec::new)?;
+        p.burst.clone().ok_or_else(Vec::new)
+    }
+
+    #[test]
+    fn zones_are_a_list_or_auto() {
+        let listed = load_zones("[1, \"2\", 3]").expect("list");
+        assert_eq!(listed.zones, ["1", "2", "3"]);
+        assert!(!listed.zones_auto);
+        let auto = load_zones("auto").expect("auto");
+        assert!(auto.zones.is_empty(), "resolved at run time");
+        assert!(auto.zones_auto);
+        let none = load_zones("[]").expect("empty");
+        assert!(none.zones.is_empty() && !none.zones_auto);
+        for bad in ["automatic", "Auto", "3", "{a: 1}"] {
+            let e = load_zones(bad).expect_err(bad);
+            assert_eq!(e.len(), 1, "{bad}: {e:?}");
+            assert!(e[0].starts_with("policies[0].burst.zones: "), "{bad}: {e:?}");
+            assert!(e[0].contains("auto"), "{bad}: says what is allowed: {e:?}");
+        }
+        // A bad entry of a list still names its index.
+        let e = load_zones("[1, eu-1]").expect_err("bad entry");
+        assert!(e[0].starts_with("policies[0].burst.zones[1]: "), "{e:?}");
+    }
+
+    #[test]
+    fn auto_is_resolved_only_when_the_list_changes() {
+        let loaded = crate::config::load(&DOC.replace("ZONES", "auto")).expect("valid");
+        let p = loaded.valid_policies().next().expect("policy");
+        assert_eq!(p.auto_zones_location(), Some("westeurope"));
+        let zones = vec!["1".to_string(), "2".to_string()];
+        let resolved = p.with_zones(&zones).expect("changed");
+        assert_eq!(
+            resolved.burst.as_ref().map(|b| b.zones.clone()),
+            Some(zones.clone())
+        );
+        assert!(resolved.with_zones(&zones).is_none(), "same list: no copy");
+        let fixed = crate::config::load(&DOC.replace("ZONES", "[1]")).expect("valid");
+        let f = fixed.valid_policies().next().expect("policy");
+        assert!(f.with_zones(&zones).is_none(), "a listed policy keeps its list");
+        assert_eq!(f.auto_zones_location(), None);
     }
 
     #[test]

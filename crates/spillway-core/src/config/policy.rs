@@ -62,11 +62,42 @@ pub struct BurstPolicy {
     /// `azure.subnetId`: private IPs in this subnet; public IPs when `None`.
     pub subnet_id: Option<String>,
     /// `burst.zones` as ARM writes them (`"1"`); empty: no zone asked for.
+    /// With `zones_auto` the controller fills this in from the location's
+    /// zones before each plan ([`Policy::with_zones`]); the planner reads
+    /// only this list.
     pub zones: Vec<String>,
+    /// `burst.zones: auto`: `zones` comes from Azure at run time.
+    pub zones_auto: bool,
     /// `burst.dns`: the cluster DNS a burst replica resolves through.
     pub dns: Option<super::BurstDns>,
     /// `burst.standbyPool`: creates claim from this pool (issue 16).
     pub standby_pool: Option<super::StandbyPool>,
+}
+
+impl Policy {
+    /// `burst.zones: auto` resolved: this policy with `zones` as the zones
+    /// to plan over (the discovered ones; empty while unknown or in a
+    /// region without zones, which plans as without `burst.zones`).
+    /// `None` when nothing changes (not `auto`, or the same list), so the
+    /// caller keeps sharing its policy.
+    pub fn with_zones(&self, zones: &[String]) -> Option<Policy> {
+        let b = self.burst.as_ref().filter(|b| b.zones_auto)?;
+        if b.zones == zones {
+            return None;
+        }
+        let mut next = self.clone();
+        if let Some(nb) = next.burst.as_mut() {
+            nb.zones = zones.to_vec();
+        }
+        Some(next)
+    }
+
+    /// The location whose zones `auto` asks for: the primary one (zones
+    /// are spread in the primary location; fallbacks are regional).
+    pub fn auto_zones_location(&self) -> Option<&str> {
+        let b = self.burst.as_ref().filter(|b| b.zones_auto)?;
+        b.locations.first().map(String::as_str)
+    }
 }
 
 mod humantime_millis {

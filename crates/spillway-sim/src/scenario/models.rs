@@ -125,6 +125,10 @@ pub struct AciModel {
     /// Running group; the claim's own API round trip).
     #[serde(default = "standby_claim")]
     pub standby_claim: Dist,
+    /// The availability zones of every location, as `burst.zones: auto`
+    /// discovers them (Azure's usual three by default; `[]`: none).
+    #[serde(default = "three_zones")]
+    pub zones: Vec<String>,
 }
 
 impl Default for AciModel {
@@ -140,6 +144,7 @@ impl Default for AciModel {
             creates_per_hour: three_hundred(),
             standby_refill: None,
             standby_claim: standby_claim(),
+            zones: three_zones(),
         }
     }
 }
@@ -154,6 +159,9 @@ fn aci_provisioning() -> Dist {
 }
 fn standby_claim() -> Dist {
     Dist::uniform_secs(1, 2)
+}
+fn three_zones() -> Vec<String> {
+    ["1", "2", "3"].map(String::from).to_vec()
 }
 fn aci_image() -> f64 {
     0.3

@@ -90,6 +90,11 @@ impl Aci {
         }
     }
 
+    /// The zones of every location (`aci.zones`), for `burst.zones: auto`.
+    pub fn zones(&self) -> &[String] {
+        &self.model.zones
+    }
+
     pub fn get(&self, id: u64) -> Option<&Group> {
         self.groups.get(&id)
     }
@@ -175,7 +180,7 @@ impl Aci {
                 ordinal: spec.ordinal,
                 template_hash: spec.template_hash.to_string(),
                 location: spec.location.to_string(),
-                zone: None,
+                zone: spec.zone.map(str::to_string),
                 state: BurstState::Provisioning,
                 created_at: Timestamp::from_secs(now),
             });
@@ -358,6 +363,8 @@ pub struct CreateSpec<'a> {
     pub name: &'a str,
     pub ordinal: u32,
     pub location: &'a str,
+    /// The zone the plan chose (`burst.zones`), listed back as ACI does.
+    pub zone: Option<&'a str>,
     pub template_hash: &'a str,
     pub requests: GroupRequests,
     pub listed: bool,
@@ -378,6 +385,7 @@ mod tests {
             name,
             ordinal: 0,
             location: "westeurope",
+            zone: None,
             template_hash: "h",
             requests: GroupRequests {
                 cpu_centi: 100,

@@ -30,6 +30,11 @@ const INTERVAL: Duration = Duration::from_secs(5); // `interval` of the demo's c
 fn with_burst_max(base: &Value, n: u64) -> String {
     let mut doc = base.clone();
     doc["policies"][0]["burst"]["maxReplicas"] = Value::from(n);
+    // The demo keeps a standby pool, which may not outgrow the burst.
+    let pool = &mut doc["policies"][0]["burst"]["standbyPool"];
+    if let Some(cap) = pool["maxReadyCapacity"].as_u64() {
+        pool["maxReadyCapacity"] = Value::from(cap.min(n));
+    }
     serde_json::to_string_pretty(&doc).expect("JSON")
 }
 

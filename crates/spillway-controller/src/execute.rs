@@ -123,10 +123,22 @@ impl<T: Send + Sync + 'static> Controller<T> {
                 subnet_id: burst.subnet_id.as_deref(),
                 priority: burst.priority,
                 dns: dns.as_ref(),
-                standby: rt.claim.as_ref().map(|(pool, revision)| StandbyClaim {
-                    pool: pool.as_str(),
-                    revision: *revision,
-                }),
+                // The pool lives in the primary location; a create that
+                // fell back to another location cannot claim from it (ACI
+                // answers 400 StandbyPoolProfileMismatch).
+                standby: rt
+                    .claim
+                    .as_ref()
+                    .filter(|_| {
+                        burst
+                            .locations
+                            .first()
+                            .is_some_and(|l| l.eq_ignore_ascii_case(&group.location))
+                    })
+                    .map(|(pool, revision)| StandbyClaim {
+                        pool: pool.as_str(),
+                        revision: *revision,
+                    }),
             };
             async move {
                 let _permit = self.writes.acquire().await;

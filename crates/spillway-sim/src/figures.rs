@@ -30,6 +30,10 @@ pub struct Figures {
     pub container_groups_created: u64,
     pub peak_burst_replicas: u64,
     pub decisions: u64,
+    /// The largest difference between two zones' burst replicas seen after
+    /// any decision, with `burst.zones` set (issue 17); 0 without zones. A
+    /// burst replica outside the zones makes it the whole burst count.
+    pub max_zone_skew: u32,
 }
 
 /// One point of the report's series: a bucket of seconds.
@@ -84,6 +88,9 @@ pub struct Recorder {
     in_bucket: u64,
     pub series: Vec<Point>,
     pub timeline: Option<Vec<Sample>>,
+    /// The zones burst replicas spread over (none: no spread to watch).
+    zones: Vec<String>,
+    max_zone_skew: u32,
 }
 
 impl Recorder {
@@ -104,7 +111,33 @@ impl Recorder {
             in_bucket: 0,
             series: Vec::new(),
             timeline: timeline.then(Vec::new),
+            zones: Vec::new(),
+            max_zone_skew: 0,
         }
+    }
+
+    /// Watch the spread of burst replicas over these zones.
+    pub fn with_zones(mut self, zones: Vec<String>) -> Self {
+        self.zones = zones;
+        self
+    }
+
+    /// Called when the world may have changed (a tick, an event), not every
+    /// second: the spread only moves with creates, drains and deletes.
+    pub fn observe_zones(&mut self, world: &World) {
+        if self.zones.is_empty() || world.aci.live == 0 {
+            return;
+        }
+        let (counts, elsewhere) = world.aci.per_zone(&self.zones);
+        let (lo, hi) = counts
+            .iter()
+            .fold((u32::MAX, 0), |(lo, hi), &c| (lo.min(c), hi.max(c)));
+        let skew = if elsewhere > 0 {
+            elsewhere + counts.iter().sum::<u32>()
+        } else {
+            hi.saturating_sub(lo)
+        };
+        self.max_zone_skew = self.max_zone_skew.max(skew);
     }
 
     /// Accounts second `t` with `demand` against the world as it is now.
@@ -213,6 +246,7 @@ impl Recorder {
             container_groups_created: world.aci.created_total,
             peak_burst_replicas: self.peak_burst,
             decisions,
+            max_zone_skew: self.max_zone_skew,
         };
         (figures, self.series, self.timeline)
     }

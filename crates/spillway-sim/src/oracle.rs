@@ -168,6 +168,7 @@ pub fn oracle(demand: &Demand, capacity_per_replica: f64, k: &OracleInputs) -> F
         container_groups_created: if aci_cheaper_start { starts } else { 0 },
         peak_burst_replicas: if aci_cheaper_rate { peak as u64 } else { 0 },
         decisions: 0,
+        max_zone_skew: 0,
     }
 }
 

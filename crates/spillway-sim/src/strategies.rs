@@ -256,10 +256,15 @@ pub fn run_world(
 ) -> StrategyRun {
     let s = &sim.scenario;
     let shared = Arc::new(Mutex::new(World::new(world_config(strategy, sim))));
-    let mut controller = policy_for(strategy, &s.policy, sim.standby.as_ref())
-        .and_then(|policy| Ticking::new(policy, &shared, sim, opts.timeline));
+    let policy = policy_for(strategy, &s.policy, sim.standby.as_ref());
+    let zones = match policy.as_ref().and_then(|p| p.burst.as_ref()) {
+        Some(b) if b.zones_auto => lock(&shared).aci.zones().to_vec(),
+        Some(b) => b.zones.clone(),
+        None => Vec::new(),
+    };
+    let mut controller = policy.and_then(|policy| Ticking::new(policy, &shared, sim, opts.timeline));
     let n = sim.demand.len() as u64;
-    let mut recorder = Recorder::new(s.demand.capacity_per_replica, n, opts.timeline);
+    let mut recorder = Recorder::new(s.demand.capacity_per_replica, n, opts.timeline).with_zones(zones);
     let mut demand = sim.demand.cursor();
     let scan = s.autoscaler.scan_interval.as_secs().max(1);
     const REPORT_EVERY: u64 = 3600;
@@ -274,6 +279,7 @@ pub fn run_world(
         let mut world = lock(&shared);
         world.schedule();
         world.autoscale();
+        recorder.observe_zones(&world);
         world.accrue();
         recorder.record(t, demand.at(t), &world);
         if t % REPORT_EVERY == REPORT_EVERY - 1 {

@@ -23,6 +23,19 @@ pub(super) fn check_zones(root: &Map<String, Value>, name: &str) -> Result<Vec<S
         }
         out.push(z.to_owned());
     }
+    // A container group is zonal (pinned to one zone), never zone-spanning;
+    // the service's answer as seen by the AVM bicep module's authors
+    // (Azure/bicep-registry-modules#4994).
+    if out.len() > 1 {
+        return Err(bad(
+            "ResourceTypeNotSupportMultiZones",
+            "zones",
+            format!(
+                "The resource type 'containerGroups' does not support multiple availability zones. The provided zones are '{}'. Please provide a single availability zone.",
+                out.join(",")
+            ),
+        ));
+    }
     Ok(out)
 }
 

@@ -162,6 +162,8 @@ fn zones_and_dns_config_follow_the_spec() {
     assert_eq!(code("cg-1", &z), "InvalidRequestContent");
     z["zones"] = json!([""]);
     assert_eq!(code("cg-1", &z), "InvalidAvailabilityZone");
+    z["zones"] = json!(["1", "2", "3"]);
+    assert_eq!(code("cg-1", &z), "ResourceTypeNotSupportMultiZones");
     let mut d = body();
     d["properties"]["dnsConfig"] = json!({"searchDomains": "cluster.local"});
     assert_eq!(code("cg-1", &d), "InvalidRequestContent");

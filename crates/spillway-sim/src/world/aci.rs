@@ -95,6 +95,26 @@ impl Aci {
         &self.model.zones
     }
 
+    /// Burst replicas the planner keeps (provisioning or ready, not
+    /// draining) per zone of `zones`, and those in none of them: what its
+    /// spread is judged on.
+    pub fn per_zone(&self, zones: &[String]) -> (Vec<u32>, u32) {
+        let mut counts = vec![0u32; zones.len()];
+        let mut elsewhere = 0;
+        for (r, id) in self.inventory.replicas.iter().zip(&self.inv_ids) {
+            let kept = matches!(r.state, BurstState::Provisioning | BurstState::Ready)
+                && self.groups.get(id).is_some_and(|g| !g.draining);
+            if !kept {
+                continue;
+            }
+            match r.zone.as_deref().and_then(|z| zones.iter().position(|c| c == z)) {
+                Some(i) => counts[i] += 1,
+                None => elsewhere += 1,
+            }
+        }
+        (counts, elsewhere)
+    }
+
     pub fn get(&self, id: u64) -> Option<&Group> {
         self.groups.get(&id)
     }

@@ -5,7 +5,7 @@
 //! and ConfigMaps it references, and is translated here.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
@@ -64,7 +64,7 @@ impl BurstBackend<PodTemplateSpec> for AciBackend {
         &'a self,
         cluster_id: &'a str,
         now: Timestamp,
-    ) -> BoxFuture<'a, Result<Vec<ListedGroup>, SeamError>> {
+    ) -> BoxFuture<'a, Result<Arc<Vec<ListedGroup>>, SeamError>> {
         Box::pin(async move {
             let groups = self.client.list().await.map_err(seam)?;
             let ips: BTreeMap<String, String> = groups
@@ -93,7 +93,8 @@ impl BurstBackend<PodTemplateSpec> for AciBackend {
                         ip: None,
                     },
                 })
-                .collect())
+                .collect::<Vec<_>>()
+                .into())
         })
     }
 

@@ -95,6 +95,8 @@ pub struct PolicyRuntime {
     /// The last `burst.zones: auto` failure reported, so that a lasting
     /// one is logged once, not every tick.
     pub(crate) zones_error: Option<String>,
+    /// Last tick's inventory, reused while the listing is the same one.
+    pub(crate) inventory: Option<crate::inventory::PolicyInventory>,
 }
 
 impl PolicyRuntime {
@@ -108,6 +110,7 @@ impl PolicyRuntime {
             provisioning: BTreeMap::new(),
             claim: None,
             zones_error: None,
+            inventory: None,
         }
     }
 }

@@ -19,7 +19,7 @@ impl<T: Send + Sync + 'static> Controller<T> {
         &self,
         rt: &mut PolicyRuntime,
         plan: &Plan,
-        mine: &[ListedGroup],
+        mine: &[&ListedGroup],
         template: &T,
         backend: &dyn BurstBackend<T>,
         now: Timestamp,

@@ -62,7 +62,7 @@ impl Inventory {
         {
             return Ok(l.groups.clone());
         }
-        let groups = Arc::new(backend.list(cluster_id, now).await?);
+        let groups = backend.list(cluster_id, now).await?;
         *guard = Some(Listing {
             at: now,
             cluster_id: cluster_id.to_string(),
@@ -98,28 +98,48 @@ impl Inventory {
         m.iter().map(|(l, (_, r))| (l.clone(), r.clone())).collect()
     }
 
-    /// The planner's view of one policy's groups.
+    /// The planner's view of one policy's groups. The replicas are copied
+    /// out of `listing` only when `previous` was not built from this very
+    /// listing (a shared list outlives several ticks; the simulator hands out
+    /// the same one until a group changes).
     pub fn for_policy(
         &self,
-        listing: &[ListedGroup],
+        previous: Option<PolicyInventory>,
+        listing: &Arc<Vec<ListedGroup>>,
         policy: &str,
         headroom: BurstHeadroom,
         now: Timestamp,
-    ) -> BurstInventory {
+    ) -> PolicyInventory {
         // Zone keys are `location/zone`; location names have no `/`.
         let (unavailable_zones, unavailable_locations) = self
             .unavailable(now)
             .into_iter()
             .partition(|(k, _)| k.contains('/'));
-        BurstInventory {
-            replicas: listing
+        let replicas = match previous {
+            Some(p) if Arc::ptr_eq(&p.listing, listing) && p.policy == policy => p.inventory.replicas,
+            _ => listing
                 .iter()
                 .filter(|g| g.policy.as_deref() == Some(policy))
                 .map(|g| g.replica.clone())
                 .collect(),
-            headroom,
-            unavailable_locations,
-            unavailable_zones,
+        };
+        PolicyInventory {
+            listing: listing.clone(),
+            policy: policy.to_string(),
+            inventory: BurstInventory {
+                replicas,
+                headroom,
+                unavailable_locations,
+                unavailable_zones,
+            },
         }
     }
+}
+
+/// One policy's [`BurstInventory`] and the listing it was taken from.
+#[derive(Debug, Clone)]
+pub struct PolicyInventory {
+    listing: Arc<Vec<ListedGroup>>,
+    policy: String,
+    pub inventory: BurstInventory,
 }

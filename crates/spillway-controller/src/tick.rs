@@ -12,6 +12,7 @@ use spillway_core::time::Timestamp;
 use tracing::{debug, info, warn};
 
 use crate::controller::{Controller, PolicyRuntime};
+use crate::seams::burst::ListedGroup;
 use crate::seams::SeamError;
 use crate::seams::cluster::Disabled;
 use crate::seams::metrics::{MetricRequest, MetricSource, SourceKind};
@@ -111,7 +112,10 @@ impl<T: Send + Sync + 'static> Controller<T> {
         if rt.creates_blocked_until.is_some_and(|t| t > now) {
             headroom.creates = Some(0);
         }
-        let inventory = self.inventory.for_policy(&listing, &policy.name, headroom, now);
+        let policy_inventory =
+            self.inventory
+                .for_policy(rt.inventory.take(), &listing, &policy.name, headroom, now);
+        let inventory = &policy_inventory.inventory;
         self.observe_provisioning(rt, &inventory.replicas, now);
 
         let history = self.season_history(&policy, now).await;
@@ -122,11 +126,12 @@ impl<T: Send + Sync + 'static> Controller<T> {
             samples: &samples,
             cluster: &build.snapshot,
             workload: &workload.status,
-            inventory: &inventory,
+            inventory,
             now,
         };
         let previous = rt.state.clone();
         let (plan, mut next) = spillway_core::plan(&input, &rt.state);
+        rt.inventory = Some(policy_inventory);
         let since_last = rt.last_tick.map(|t| now.since(t)).unwrap_or_default();
         rt.last_tick = Some(now);
         self.telemetry
@@ -165,10 +170,9 @@ impl<T: Send + Sync + 'static> Controller<T> {
             return Ok(plan);
         }
         rt.state = next;
-        let mine: Vec<_> = listing
+        let mine: Vec<&ListedGroup> = listing
             .iter()
             .filter(|g| g.policy.as_deref() == Some(&policy.name))
-            .cloned()
             .collect();
         self.execute(rt, &plan, &mine, &workload.template, &*backend, now)
             .await;

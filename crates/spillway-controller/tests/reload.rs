@@ -126,7 +126,7 @@ struct Endpoint {
 }
 
 impl BurstBackend<()> for Endpoint {
-    fn list<'a>(&'a self, _: &'a str, _: Timestamp) -> BoxFuture<'a, Result<Vec<ListedGroup>, SeamError>> {
+    fn list<'a>(&'a self, _: &'a str, _: Timestamp) -> BoxFuture<'a, Result<Arc<Vec<ListedGroup>>, SeamError>> {
         Box::pin(async move {
             Ok(self
                 .groups
@@ -138,7 +138,8 @@ impl BurstBackend<()> for Endpoint {
                     replica: r.clone(),
                     ip: Some(format!("10.0.0.{}", r.ordinal)),
                 })
-                .collect())
+                .collect::<Vec<_>>()
+                .into())
         })
     }
     fn create<'a>(&'a self, req: CreateRequest<'a, ()>) -> BoxFuture<'a, Result<(), SeamError>> {

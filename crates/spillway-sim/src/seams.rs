@@ -35,6 +35,13 @@ pub fn lock(world: &SharedWorld) -> MutexGuard<'_, World> {
     }
 }
 
+fn lock_listed<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
 fn seconds(t: Timestamp) -> i64 {
     t.millis().div_euclid(1000)
 }
@@ -153,6 +160,8 @@ pub struct SimBackend {
     world: SharedWorld,
     policy: String,
     locations: Vec<String>,
+    /// The last listing and the replicas' generation it was built from.
+    listed: Mutex<Option<(u64, Arc<Vec<ListedGroup>>)>>,
 }
 
 impl SimBackend {
@@ -165,6 +174,7 @@ impl SimBackend {
                 .as_ref()
                 .map(|b| b.locations.clone())
                 .unwrap_or_default(),
+            listed: Mutex::new(None),
         }
     }
 }
@@ -175,19 +185,30 @@ fn sim_ip(ordinal: u32) -> String {
 }
 
 impl BurstBackend<()> for SimBackend {
-    fn list<'a>(&'a self, _: &'a str, now: Timestamp) -> BoxFuture<'a, Result<Vec<ListedGroup>, SeamError>> {
+    fn list<'a>(&'a self, _: &'a str, now: Timestamp) -> BoxFuture<'a, Result<Arc<Vec<ListedGroup>>, SeamError>> {
         Box::pin(async move {
             let mut w = lock(&self.world);
+            let generation = w.aci.replicas_generation();
             let inventory = w.aci.inventory(seconds(now), &self.locations);
-            Ok(inventory
-                .replicas
-                .iter()
-                .map(|r| ListedGroup {
-                    policy: Some(self.policy.clone()),
-                    ip: Some(sim_ip(r.ordinal)),
-                    replica: r.clone(),
-                })
-                .collect())
+            let mut listed = lock_listed(&self.listed);
+            if let Some((g, groups)) = listed.as_ref()
+                && *g == generation
+            {
+                return Ok(groups.clone());
+            }
+            let groups: Arc<Vec<ListedGroup>> = Arc::new(
+                inventory
+                    .replicas
+                    .iter()
+                    .map(|r| ListedGroup {
+                        policy: Some(self.policy.clone()),
+                        ip: Some(sim_ip(r.ordinal)),
+                        replica: r.clone(),
+                    })
+                    .collect(),
+            );
+            *listed = Some((generation, groups.clone()));
+            Ok(groups)
         })
     }
 

@@ -3,6 +3,8 @@
 //! model. Implementations that write hold the [`crate::LeaderGate`] and check
 //! it before every request they send, retries included.
 
+use std::sync::Arc;
+
 use futures::future::BoxFuture;
 use spillway_core::burst::{BurstHeadroom, BurstReplica};
 use spillway_core::config::AciPriority;
@@ -54,12 +56,14 @@ pub struct ZonesAnswer {
 }
 
 pub trait BurstBackend<T>: Send + Sync {
-    /// Every group of `cluster_id`: one list call.
+    /// Every group of `cluster_id`: one list call. Shared, so that a
+    /// backend that knows nothing changed (the simulator) can hand out the
+    /// same list again without copying it.
     fn list<'a>(
         &'a self,
         cluster_id: &'a str,
         now: Timestamp,
-    ) -> BoxFuture<'a, Result<Vec<ListedGroup>, SeamError>>;
+    ) -> BoxFuture<'a, Result<Arc<Vec<ListedGroup>>, SeamError>>;
     /// Starts a create-or-update; the next lists show how it goes.
     fn create<'a>(&'a self, req: CreateRequest<'a, T>) -> BoxFuture<'a, Result<(), SeamError>>;
     /// Starts a delete; a group already gone is success.

@@ -58,6 +58,9 @@ pub struct Aci {
     /// Billed groups per size (cpu centi-vCPU, memory deci-GB).
     billed: BTreeMap<(i64, i64), u32>,
     inventory: BurstInventory,
+    /// Changes whenever `inventory.replicas` does: the listing the
+    /// controller sees is rebuilt only then (a tick lists every group).
+    replicas_generation: u64,
     inv_ids: Vec<u64>,
     /// Locations that recently refused for quota, until when.
     unavailable: BTreeMap<String, i64>,
@@ -80,6 +83,7 @@ impl Aci {
             usage: BTreeMap::new(),
             billed: BTreeMap::new(),
             inventory: BurstInventory::default(),
+            replicas_generation: 0,
             inv_ids: Vec::new(),
             unavailable: BTreeMap::new(),
             price_per_sec: 0.0,
@@ -113,6 +117,11 @@ impl Aci {
             }
         }
         (counts, elsewhere)
+    }
+
+    /// Bumped by every change of the listed replicas (create, state, delete).
+    pub fn replicas_generation(&self) -> u64 {
+        self.replicas_generation
     }
 
     pub fn get(&self, id: u64) -> Option<&Group> {
@@ -205,6 +214,7 @@ impl Aci {
                 created_at: Timestamp::from_secs(now),
             });
             self.inv_ids.push(id);
+            self.replicas_generation += 1;
             self.inventory.replicas.len() - 1
         } else {
             usize::MAX
@@ -257,6 +267,7 @@ impl Aci {
             g.state = state;
             if g.listed {
                 self.inventory.replicas[g.inv_idx].state = state;
+                self.replicas_generation += 1;
             }
         }
     }
@@ -333,6 +344,7 @@ impl Aci {
             let idx = g.inv_idx;
             self.inventory.replicas.swap_remove(idx);
             self.inv_ids.swap_remove(idx);
+            self.replicas_generation += 1;
             if let Some(&moved) = self.inv_ids.get(idx)
                 && let Some(m) = self.groups.get_mut(&moved)
             {

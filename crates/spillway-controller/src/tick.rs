@@ -12,8 +12,8 @@ use spillway_core::time::Timestamp;
 use tracing::{debug, info, warn};
 
 use crate::controller::{Controller, PolicyRuntime};
-use crate::seams::burst::ListedGroup;
 use crate::seams::SeamError;
+use crate::seams::burst::ListedGroup;
 use crate::seams::cluster::Disabled;
 use crate::seams::metrics::{MetricRequest, MetricSource, SourceKind};
 

@@ -126,7 +126,11 @@ struct Endpoint {
 }
 
 impl BurstBackend<()> for Endpoint {
-    fn list<'a>(&'a self, _: &'a str, _: Timestamp) -> BoxFuture<'a, Result<Arc<Vec<ListedGroup>>, SeamError>> {
+    fn list<'a>(
+        &'a self,
+        _: &'a str,
+        _: Timestamp,
+    ) -> BoxFuture<'a, Result<Arc<Vec<ListedGroup>>, SeamError>> {
         Box::pin(async move {
             Ok(self
                 .groups

@@ -27,7 +27,11 @@ struct Flaky {
 }
 
 impl BurstBackend<()> for Flaky {
-    fn list<'a>(&'a self, c: &'a str, now: Timestamp) -> BoxFuture<'a, Result<Arc<Vec<ListedGroup>>, SeamError>> {
+    fn list<'a>(
+        &'a self,
+        c: &'a str,
+        now: Timestamp,
+    ) -> BoxFuture<'a, Result<Arc<Vec<ListedGroup>>, SeamError>> {
         self.inner.list(c, now)
     }
     fn create<'a>(&'a self, req: CreateRequest<'a, ()>) -> BoxFuture<'a, Result<(), SeamError>> {

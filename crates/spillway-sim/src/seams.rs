@@ -185,7 +185,11 @@ fn sim_ip(ordinal: u32) -> String {
 }
 
 impl BurstBackend<()> for SimBackend {
-    fn list<'a>(&'a self, _: &'a str, now: Timestamp) -> BoxFuture<'a, Result<Arc<Vec<ListedGroup>>, SeamError>> {
+    fn list<'a>(
+        &'a self,
+        _: &'a str,
+        now: Timestamp,
+    ) -> BoxFuture<'a, Result<Arc<Vec<ListedGroup>>, SeamError>> {
         Box::pin(async move {
             let mut w = lock(&self.world);
             let generation = w.aci.replicas_generation();

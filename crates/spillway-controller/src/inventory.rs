@@ -143,3 +143,55 @@ pub struct PolicyInventory {
     policy: String,
     pub inventory: BurstInventory,
 }
+
+#[cfg(test)]
+mod tests {
+    use spillway_core::burst::{BurstReplica, BurstState};
+
+    use super::*;
+
+    fn group(policy: &str, name: &str, state: BurstState) -> ListedGroup {
+        ListedGroup {
+            policy: Some(policy.to_string()),
+            replica: BurstReplica {
+                name: name.to_string(),
+                ordinal: 0,
+                template_hash: "h".into(),
+                location: "westeurope".into(),
+                zone: None,
+                state,
+                created_at: Timestamp::from_secs(0),
+            },
+            ip: None,
+        }
+    }
+
+    #[test]
+    fn a_policy_inventory_is_reused_only_for_the_same_listing_and_policy() {
+        let inv = Inventory::new(Duration::from_secs(5), Duration::from_secs(60));
+        let now = Timestamp::from_secs(10);
+        let listing = Arc::new(vec![
+            group("web", "a", BurstState::Provisioning),
+            group("api", "b", BurstState::Ready),
+        ]);
+        let first = inv.for_policy(None, &listing, "web", BurstHeadroom::default(), now);
+        assert_eq!(first.inventory.replicas.len(), 1);
+        let kept = first.inventory.replicas.as_ptr();
+        let again = inv.for_policy(Some(first), &listing, "web", BurstHeadroom::default(), now);
+        assert_eq!(again.inventory.replicas.as_ptr(), kept, "same listing: no copy");
+
+        // A new listing (a group became Ready) is read afresh, even if the
+        // previous inventory is offered.
+        let changed = Arc::new(vec![
+            group("web", "a", BurstState::Ready),
+            group("api", "b", BurstState::Ready),
+        ]);
+        let fresh = inv.for_policy(Some(again), &changed, "web", BurstHeadroom::default(), now);
+        assert_eq!(fresh.inventory.replicas[0].state, BurstState::Ready);
+
+        // Another policy never gets this one's replicas.
+        let other = inv.for_policy(Some(fresh), &changed, "api", BurstHeadroom::default(), now);
+        assert_eq!(other.inventory.replicas.len(), 1);
+        assert_eq!(other.inventory.replicas[0].name, "b");
+    }
+}

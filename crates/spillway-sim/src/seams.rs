@@ -29,13 +29,10 @@ use crate::world::{Refusal, World};
 pub type SharedWorld = Arc<Mutex<World>>;
 
 pub fn lock(world: &SharedWorld) -> MutexGuard<'_, World> {
-    match world.lock() {
-        Ok(w) => w,
-        Err(poisoned) => poisoned.into_inner(),
-    }
+    unpoisoned(world)
 }
 
-fn lock_listed<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+fn unpoisoned<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     match m.lock() {
         Ok(g) => g,
         Err(poisoned) => poisoned.into_inner(),
@@ -194,7 +191,7 @@ impl BurstBackend<()> for SimBackend {
             let mut w = lock(&self.world);
             let generation = w.aci.replicas_generation();
             let inventory = w.aci.inventory(seconds(now), &self.locations);
-            let mut listed = lock_listed(&self.listed);
+            let mut listed = unpoisoned(&self.listed);
             if let Some((g, groups)) = listed.as_ref()
                 && *g == generation
             {

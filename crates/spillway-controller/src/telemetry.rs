@@ -1,13 +1,13 @@
 //! The controller's Prometheus metrics: one registry, every family labelled
 //! by `policy` where it belongs. Names are part of the dashboard's contract.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use prometheus::{
-    CounterVec, Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry,
-    TextEncoder,
+    Counter, CounterVec, Encoder, Gauge, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounterVec,
+    Opts, Registry, TextEncoder,
 };
 use spillway_core::plan::Plan;
 
@@ -43,6 +43,21 @@ pub struct Metrics {
     /// Policies [`Metrics::init_policy`] saw, so that kinds declared later
     /// still start at 0 for them.
     active: Arc<Mutex<BTreeSet<String>>>,
+    /// Each active policy's per-tick series, resolved once: a tick sets a
+    /// dozen of them, and resolving label values hashes and locks each time.
+    series: Arc<Mutex<HashMap<String, Arc<PolicySeries>>>>,
+}
+
+/// The series a tick of one policy writes, resolved from their families.
+pub struct PolicySeries {
+    pub desired_replicas: Gauge,
+    pub vm_replicas: [Gauge; 4],
+    pub burst_replicas: [Gauge; 4],
+    pub vm_fit_replicas: Gauge,
+    pub burst_cost_per_hour: Gauge,
+    pub burst_cost_total: Counter,
+    pub reconcile_duration: Histogram,
+    pub policy_enabled: Gauge,
 }
 
 /// Failure kinds the loop itself reports (tick errors, disabled targets, a
@@ -261,6 +276,7 @@ impl Metrics {
             registry: r,
             error_kinds: Arc::new(Mutex::new(CONTROLLER_ERROR_KINDS.iter().copied().collect())),
             active: Arc::new(Mutex::new(BTreeSet::new())),
+            series: Arc::new(Mutex::new(HashMap::new())),
         };
         m.build_info
             .with_label_values(&[env!("CARGO_PKG_VERSION"), REVISION])
@@ -295,21 +311,7 @@ impl Metrics {
     pub fn init_policy(&self, policy: &str, metric_count: usize) {
         let _ = self.burst_provision.with_label_values(&[policy]);
         self.standby.init_policy(policy);
-        let _ = self.reconcile_duration.with_label_values(&[policy]);
-        let _ = self.burst_cost_total.with_label_values(&[policy]);
-        for g in [
-            &self.desired_replicas,
-            &self.vm_fit_replicas,
-            &self.burst_cost_per_hour,
-        ] {
-            let _ = g.with_label_values(&[policy]);
-        }
-        for state in VM_STATES {
-            let _ = self.vm_replicas.with_label_values(&[policy, state]);
-        }
-        for state in BURST_STATES {
-            let _ = self.burst_replicas.with_label_values(&[policy, state]);
-        }
+        let _ = self.policy_series(policy);
         for i in 0..metric_count {
             let g = self.metric_value.with_label_values(&[policy, &i.to_string()]);
             if g.get() == 0.0 {
@@ -345,40 +347,33 @@ impl Metrics {
     /// not count the same decision twice; gauges are set everywhere.
     pub fn observe_plan(&self, plan: &Plan, elapsed_since_last: Duration, acting: bool) {
         let p = plan.policy.as_str();
-        self.desired_replicas
-            .with_label_values(&[p])
-            .set(f64::from(plan.desired_replicas));
+        let series = self.policy_series(p);
+        series.desired_replicas.set(f64::from(plan.desired_replicas));
         let vm = &plan.vm;
-        for (state, v) in
-            VM_STATES
-                .into_iter()
+        for (gauge, v) in
+            series
+                .vm_replicas
+                .iter()
                 .zip([vm.ready, vm.starting, vm.pending_fresh, vm.pending_unschedulable])
         {
-            self.vm_replicas.with_label_values(&[p, state]).set(f64::from(v));
+            gauge.set(f64::from(v));
         }
         let b = &plan.burst;
-        for (state, v) in BURST_STATES
-            .into_iter()
+        for (gauge, v) in series
+            .burst_replicas
+            .iter()
             .zip([b.ready, b.provisioning, b.draining, b.failed])
         {
-            self.burst_replicas
-                .with_label_values(&[p, state])
-                .set(f64::from(v));
+            gauge.set(f64::from(v));
         }
-        self.vm_fit_replicas
-            .with_label_values(&[p])
-            .set(f64::from(plan.vm_fit));
-        self.burst_cost_per_hour
-            .with_label_values(&[p])
-            .set(plan.burst_hourly_cost);
+        series.vm_fit_replicas.set(f64::from(plan.vm_fit));
+        series.burst_cost_per_hour.set(plan.burst_hourly_cost);
         if !acting {
             return;
         }
         let hours = elapsed_since_last.as_secs_f64() / 3600.0;
         if hours > 0.0 {
-            self.burst_cost_total
-                .with_label_values(&[p])
-                .inc_by(plan.burst_hourly_cost * hours);
+            series.burst_cost_total.inc_by(plan.burst_hourly_cost * hours);
         }
         if let Some((direction, reason)) = decision_labels(plan) {
             self.scale_decisions
@@ -387,9 +382,33 @@ impl Metrics {
         }
     }
 
+    /// The series a tick of `policy` writes, created (at 0) on first use.
+    /// `reconcile_duration` and `policy_enabled` are resolved too, so a
+    /// tick resolves label values once.
+    pub fn policy_series(&self, policy: &str) -> Arc<PolicySeries> {
+        let mut cache = lock(&self.series);
+        if let Some(s) = cache.get(policy) {
+            return s.clone();
+        }
+        let one = [policy];
+        let series = Arc::new(PolicySeries {
+            desired_replicas: self.desired_replicas.with_label_values(&one),
+            vm_replicas: VM_STATES.map(|state| self.vm_replicas.with_label_values(&[policy, state])),
+            burst_replicas: BURST_STATES.map(|state| self.burst_replicas.with_label_values(&[policy, state])),
+            vm_fit_replicas: self.vm_fit_replicas.with_label_values(&one),
+            burst_cost_per_hour: self.burst_cost_per_hour.with_label_values(&one),
+            burst_cost_total: self.burst_cost_total.with_label_values(&one),
+            reconcile_duration: self.reconcile_duration.with_label_values(&one),
+            policy_enabled: self.policy_enabled.with_label_values(&one),
+        });
+        cache.insert(policy.to_string(), series.clone());
+        series
+    }
+
     /// Drops every series of a policy that no longer exists (so a removed
     /// policy does not linger on dashboards).
     pub fn forget_policy(&self, policy: &str, metric_count: usize) {
+        lock(&self.series).remove(policy);
         for g in [
             &self.desired_replicas,
             &self.vm_fit_replicas,
@@ -469,97 +488,19 @@ fn decision_labels(plan: &Plan) -> Option<(&'static str, &'static str)> {
     Some((direction, reason))
 }
 
+/// The `metric` label of `spillway_metric_value`: the metric's index.
+/// Policies rarely have more than a few metrics; those need no allocation.
+pub fn index_label(index: usize) -> std::borrow::Cow<'static, str> {
+    const SMALL: [&str; 8] = ["0", "1", "2", "3", "4", "5", "6", "7"];
+    match SMALL.get(index) {
+        Some(s) => std::borrow::Cow::Borrowed(s),
+        None => std::borrow::Cow::Owned(index.to_string()),
+    }
+}
+
 const VM_STATES: [&str; 4] = ["ready", "starting", "pending_fresh", "pending_unschedulable"];
 const BURST_STATES: [&str; 4] = ["ready", "provisioning", "draining", "failed"];
 
 #[cfg(test)]
-mod tests {
-    use spillway_core::aci::GroupRequests;
-    use spillway_core::plan::{
-        BurstCounts, CreateGroup, DeleteCause, DeleteGroup, Plan, Reason, ReasonCode, ScaleChange, VmCounts,
-    };
-    use spillway_core::time::Timestamp;
-
-    use super::decision_labels;
-
-    fn plan(reasons: &[ReasonCode]) -> Plan {
-        Plan {
-            policy: "web".into(),
-            at: Timestamp::from_millis(0),
-            desired_replicas: 5,
-            deployment_replicas: 5,
-            scale: None,
-            burst_target: 0,
-            creates: Vec::new(),
-            drains: Vec::new(),
-            deletes: Vec::new(),
-            vm: VmCounts::default(),
-            burst: BurstCounts::default(),
-            vm_fit: 0,
-            burst_hourly_cost: 0.0,
-            forecast_replicas: None,
-            standby: None,
-            reasons: reasons
-                .iter()
-                .map(|&code| Reason {
-                    code,
-                    message: String::new(),
-                })
-                .collect(),
-        }
-    }
-
-    #[test]
-    fn a_noop_is_no_decision() {
-        assert_eq!(decision_labels(&plan(&[ReasonCode::WithinTolerance])), None);
-    }
-
-    #[test]
-    fn a_deployment_scale_takes_the_first_reason() {
-        let mut p = plan(&[ReasonCode::ScaleUp, ReasonCode::VmCapped, ReasonCode::Burst]);
-        p.scale = Some(ScaleChange { from: 13, to: 14 });
-        assert_eq!(decision_labels(&p), Some(("up", "scale_up")));
-        p.scale = Some(ScaleChange { from: 14, to: 5 });
-        p.reasons[0].code = ReasonCode::ScaleDownStabilized;
-        assert_eq!(decision_labels(&p), Some(("down", "scale_down_stabilized")));
-    }
-
-    #[test]
-    fn a_burst_only_plan_takes_its_burst_reason() {
-        let mut p = plan(&[
-            ReasonCode::WithinTolerance,
-            ReasonCode::BurstScaleInStabilized,
-            ReasonCode::BurstScaleIn,
-            ReasonCode::Drain,
-        ]);
-        p.drains = vec!["demo-web-10".into()];
-        assert_eq!(decision_labels(&p), Some(("burst_down", "burst_scale_in")));
-
-        let mut p = plan(&[ReasonCode::WithinTolerance, ReasonCode::ReplaceFailed]);
-        p.creates = vec![CreateGroup {
-            name: "demo-web-3".into(),
-            ordinal: 3,
-            location: "westeurope".into(),
-            zone: None,
-            template_hash: "h".into(),
-            requests: GroupRequests {
-                cpu_centi: 50,
-                memory_deci_gb: 10,
-            },
-        }];
-        assert_eq!(decision_labels(&p), Some(("burst_up", "replace_failed")));
-    }
-
-    #[test]
-    fn deleting_drained_groups_is_a_drain() {
-        let mut p = plan(&[
-            ReasonCode::ScaleDownStabilized,
-            ReasonCode::BurstScaleInStabilized,
-        ]);
-        p.deletes = vec![DeleteGroup {
-            name: "demo-web-9".into(),
-            cause: DeleteCause::Drained,
-        }];
-        assert_eq!(decision_labels(&p), Some(("burst_down", "drain")));
-    }
-}
+#[path = "telemetry_tests.rs"]
+mod tests;

@@ -43,25 +43,17 @@ impl<T: Send + Sync + 'static> Controller<T> {
         let started = Instant::now();
         let result = self.tick_inner(rt).await;
         let policy = rt.policy.name.as_str();
-        self.telemetry
-            .reconcile_duration
-            .with_label_values(&[policy])
-            .observe(started.elapsed().as_secs_f64());
+        let series = self.telemetry.policy_series(policy);
+        series.reconcile_duration.observe(started.elapsed().as_secs_f64());
         // A target that is missing (or not usable) disables the policy until
         // it is back: `/status` says so, not only its errors.
         match &result {
             Err(TickError::Disabled(d)) => {
-                self.telemetry
-                    .policy_enabled
-                    .with_label_values(&[policy])
-                    .set(0.0);
+                series.policy_enabled.set(0.0);
                 self.status.set_runtime_disabled(policy, Some(d.to_string()));
             }
             Ok(_) => {
-                self.telemetry
-                    .policy_enabled
-                    .with_label_values(&[policy])
-                    .set(1.0);
+                series.policy_enabled.set(1.0);
                 self.status.set_runtime_disabled(policy, None);
             }
             Err(_) => {}
@@ -235,9 +227,10 @@ impl<T: Send + Sync + 'static> Controller<T> {
                 .with_label_values(&[kind])
                 .observe(started.elapsed().as_secs_f64());
             if !is_scale_up && let MetricReading::Value { value } = &reading {
+                let label = crate::telemetry::index_label(index);
                 self.telemetry
                     .metric_value
-                    .with_label_values(&[&policy.name, &index.to_string()])
+                    .with_label_values(&[policy.name.as_str(), label.as_ref()])
                     .set(*value);
             }
             let sample = MetricSample {

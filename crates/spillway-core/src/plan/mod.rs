@@ -117,7 +117,7 @@ pub fn plan(input: &PlanInput<'_>, state: &PolicyState) -> (Plan, PolicyState) {
                 &policy.pricing,
             );
             if overflowing {
-                reasons.push(why);
+                reasons.push(why.reason());
             }
             chosen
         }

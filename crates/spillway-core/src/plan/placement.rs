@@ -53,59 +53,101 @@ pub fn vm_replica_hourly(
         .min_by(f64::total_cmp)
 }
 
+/// Why `auto` chose what it did; a [`Reason`] only when asked for (the
+/// planner reports it only while replicas overflow, and formatting prices
+/// every tick is a measurable part of a simulated tick).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PlacementWhy {
+    /// No `pricing.vm` entry prices the nodes.
+    Unpriced,
+    /// ACI costs no more per replica than a VM slot.
+    AciCheaper { aci: f64, vm: f64 },
+    /// The overflow has outlasted the break-even age of a new node.
+    NodePaysOff {
+        age: Duration,
+        break_even: Duration,
+        aci: f64,
+        vm: f64,
+    },
+    /// The overflow is younger than the break-even age.
+    NotYet {
+        age: Duration,
+        break_even: Duration,
+        aci: f64,
+        vm: f64,
+    },
+}
+
+impl PlacementWhy {
+    pub fn reason(&self) -> Reason {
+        let (code, message) = match *self {
+            PlacementWhy::Unpriced => (
+                ReasonCode::PlacementVm,
+                "vmOverflow auto: no node is priced (pricing.vm), so overflow waits for new nodes as with pending".to_string(),
+            ),
+            PlacementWhy::AciCheaper { aci, vm } => (
+                ReasonCode::PlacementAci,
+                format!(
+                    "vmOverflow auto: ACI {aci:.4}/h per replica is not dearer than a VM slot {vm:.4}/h: the overflow stays on ACI"
+                ),
+            ),
+            PlacementWhy::NodePaysOff { age, break_even, aci, vm } => (
+                ReasonCode::PlacementVm,
+                format!(
+                    "vmOverflow auto: the overflow has lasted {}s, past the {}s after which a new node ({vm:.4}/h per slot) is cheaper than ACI ({aci:.4}/h)",
+                    age.as_secs(),
+                    break_even.as_secs()
+                ),
+            ),
+            PlacementWhy::NotYet { age, break_even, aci, vm } => (
+                ReasonCode::PlacementAci,
+                format!(
+                    "vmOverflow auto: the overflow is {}s old; a new node ({vm:.4}/h per slot) pays off only past {}s against ACI ({aci:.4}/h)",
+                    age.as_secs(),
+                    break_even.as_secs()
+                ),
+            ),
+        };
+        Reason { code, message }
+    }
+}
+
 /// What `auto` chooses this tick, and why.
 pub fn choose(
     aci_hourly: f64,
     vm_hourly: Option<f64>,
     overflow_age: Duration,
     pricing: &Pricing,
-) -> (VmOverflow, Reason) {
-    let reason = |code, message: String| Reason { code, message };
+) -> (VmOverflow, PlacementWhy) {
     let Some(vm) = vm_hourly else {
-        return (
-            VmOverflow::Pending,
-            reason(
-                ReasonCode::PlacementVm,
-                "vmOverflow auto: no node is priced (pricing.vm), so overflow waits for new nodes as with pending".into(),
-            ),
-        );
+        return (VmOverflow::Pending, PlacementWhy::Unpriced);
     };
-    if aci_hourly <= vm {
-        return (
-            VmOverflow::Cap,
-            reason(
-                ReasonCode::PlacementAci,
-                format!(
-                    "vmOverflow auto: ACI {aci_hourly:.4}/h per replica is not dearer than a VM slot {vm:.4}/h: the overflow stays on ACI"
-                ),
-            ),
-        );
+    let aci = aci_hourly;
+    if aci <= vm {
+        return (VmOverflow::Cap, PlacementWhy::AciCheaper { aci, vm });
     }
     let overhead = pricing.vm_node_overhead.as_secs_f64();
-    let break_even = Duration::from_secs_f64((overhead * vm / (aci_hourly - vm)).min(1e9));
-    if overflow_age >= break_even {
+    let break_even = Duration::from_secs_f64((overhead * vm / (aci - vm)).min(1e9));
+    let age = overflow_age;
+    if age >= break_even {
         (
             VmOverflow::Pending,
-            reason(
-                ReasonCode::PlacementVm,
-                format!(
-                    "vmOverflow auto: the overflow has lasted {}s, past the {}s after which a new node ({vm:.4}/h per slot) is cheaper than ACI ({aci_hourly:.4}/h)",
-                    overflow_age.as_secs(),
-                    break_even.as_secs()
-                ),
-            ),
+            PlacementWhy::NodePaysOff {
+                age,
+                break_even,
+                aci,
+                vm,
+            },
         )
     } else {
         (
             VmOverflow::Cap,
-            reason(
-                ReasonCode::PlacementAci,
-                format!(
-                    "vmOverflow auto: the overflow is {}s old; a new node ({vm:.4}/h per slot) pays off only past {}s against ACI ({aci_hourly:.4}/h)",
-                    overflow_age.as_secs(),
-                    break_even.as_secs()
-                ),
-            ),
+            PlacementWhy::NotYet {
+                age,
+                break_even,
+                aci,
+                vm,
+            },
         )
     }
 }
@@ -130,7 +172,7 @@ mod tests {
     fn aci_cheaper_per_hour_always_stays_on_aci() {
         let (o, r) = choose(0.02, Some(0.03), Duration::from_secs(100 * 3600), &pricing(0.21));
         assert_eq!(o, VmOverflow::Cap);
-        assert_eq!(r.code, ReasonCode::PlacementAci);
+        assert_eq!(r.reason().code, ReasonCode::PlacementAci);
     }
 
     #[test]
@@ -151,6 +193,6 @@ mod tests {
     fn unknown_vm_prices_act_as_pending() {
         let (o, r) = choose(0.03, None, Duration::ZERO, &Pricing::default());
         assert_eq!(o, VmOverflow::Pending);
-        assert_eq!(r.code, ReasonCode::PlacementVm);
+        assert_eq!(r.reason().code, ReasonCode::PlacementVm);
     }
 }

@@ -130,6 +130,31 @@ peak_rss_kb() {
     done
     echo "| $name | ${cells[0]} | ${cells[1]} | ${cells[2]} | ${cells[3]} |"
   done
+  # What the scale-up signal buys: Spillway without it (the HPA answer with
+  # burst, drain and placement only) and with `scaleUpMinRisePercent`, which
+  # keeps it from acting on readings that are only noise above the 1m rate.
+  echo
+  echo "Spillway's scale-up signal (default scenario; unserved / cost, and the ratios to virtual-node's):"
+  echo
+  echo "| trace | no scaleUpQuery | scaleUpQuery (default) | scaleUpMinRisePercent 10 | scaleUpMinRisePercent 25 | virtual-node |"
+  echo "|---|---:|---:|---:|---:|---:|"
+  sed '/scaleUpQuery:/d' config/scenarios/default.yaml > "$outdir/default-nosignal.yaml"
+  for r in 10 25; do
+    sed "s/^\( *\)scaleUpQuery: \(.*\)$/\1scaleUpQuery: \2\n\1scaleUpMinRisePercent: $r/" config/scenarios/default.yaml > "$outdir/default-rise$r.yaml"
+    grep -q "scaleUpMinRisePercent: $r" "$outdir/default-rise$r.yaml" || { echo "error: could not set scaleUpMinRisePercent in the default scenario" >&2; exit 1; }
+  done
+  grep -q scaleUpQuery "$outdir/default-nosignal.yaml" && { echo "error: could not remove scaleUpQuery from the default scenario" >&2; exit 1; }
+  for csv in "$traces"/*.csv; do
+    [ -e "$csv" ] || continue
+    name="$(basename "$csv" .csv)"
+    rel() { jq -r '.strategies as $s | $s.spillway as $p | $s["virtual-node"] as $v |
+      "\($p.unserved_fraction*100*1000|round/1000)% / \($p.cost_total*100|round/100) (\(if $v.unserved_fraction > 0 then ($p.unserved_fraction/$v.unserved_fraction*100|round/100|tostring) + "x" else "n/a" end), \($p.cost_total/$v.cost_total*10000|round/10000)x)"' "$1"; }
+    cells=()
+    for v in nosignal rise10 rise25; do
+      "$bin" simulate --scenario "$outdir/default-$v.yaml" --trace "$csv" --json "$outdir/$name-$v.json" --report /dev/null "${extra[@]}" >/dev/null
+    done
+    echo "| $name | $(rel "$outdir/$name-nosignal.json") | $(rel "$outdir/$name.json") | $(rel "$outdir/$name-rise10.json") | $(rel "$outdir/$name-rise25.json") | $(jq -r '.strategies["virtual-node"] | "\(.unserved_fraction*100*1000|round/1000)% / \(.cost_total*100|round/100)"' "$outdir/$name.json") |"
+  done
 } > "$out"
 cat "$out"
 echo "written to $out (reports and JSON next to it)" >&2

@@ -269,6 +269,16 @@ pub struct PrometheusMetric {
     /// (capped by `predict.maxAddPercent`); scale-down keeps HPA semantics.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scale_up_query: Option<String>,
+    /// The `scaleUpQuery` acts only when it reads at least this many percent
+    /// above `query`: on a noisy metric the shorter window is above the
+    /// longer one half of the time, and every such reading would buy
+    /// replicas. 0 (the default): any reading above `query`'s answer acts.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub scale_up_min_rise_percent: u32,
+}
+
+fn is_zero(v: &u32) -> bool {
+    *v == 0
 }
 
 impl PrometheusMetric {
@@ -278,6 +288,7 @@ impl PrometheusMetric {
         self.scale_up_query.as_ref().map(|q| PrometheusMetric {
             query: q.clone(),
             scale_up_query: None,
+            scale_up_min_rise_percent: 0,
             ..self.clone()
         })
     }

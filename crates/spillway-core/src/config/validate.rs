@@ -201,6 +201,17 @@ pub fn policy(spec: &PolicySpec, base: &str, global: Option<&GlobalSpec>, errors
                         "must not be empty (leave it out for no scale-up signal)".into(),
                     );
                 }
+                if p.scale_up_min_rise_percent > 1000 {
+                    e(
+                        &format!("{at}.scaleUpMinRisePercent"),
+                        format!("{} is more than 1000", p.scale_up_min_rise_percent),
+                    );
+                } else if p.scale_up_min_rise_percent > 0 && p.scale_up_query.is_none() {
+                    e(
+                        &format!("{at}.scaleUpMinRisePercent"),
+                        "has no effect without a scaleUpQuery".into(),
+                    );
+                }
                 match (p.target_average_value, p.target_value) {
                     (Some(_), Some(_)) | (None, None) => {
                         e(

@@ -237,15 +237,21 @@ proptest! {
     /// The scale-up signal (a shorter-window reading) only ever adds:
     /// whatever it reads, higher or lower than the HPA metric, the plan
     /// wants at least the replicas of the plan without it, and when it
-    /// wants more, the reason says so.
+    /// wants more, the reason says so; with or without a minimum rise.
     #[test]
     fn a_scale_up_signal_never_lowers_the_desired_replicas(
         c in case(),
         factors in proptest::collection::vec(0.0f64..3.0, 40),
+        min_rise in prop_oneof![Just(0u32), 1u32..60],
     ) {
         let mut w = world(&c);
         let reactive = w.policy.clone();
-        let with_signal = policy_with_metric(&burst_block(&c), "scaleUpQuery: fast");
+        let signal = if min_rise == 0 {
+            "scaleUpQuery: fast".to_string()
+        } else {
+            format!("scaleUpQuery: fast, scaleUpMinRisePercent: {min_rise}")
+        };
+        let with_signal = policy_with_metric(&burst_block(&c), &signal);
         w.policy = with_signal.clone();
         for (i, (demand, event)) in c.ticks.clone().into_iter().enumerate() {
             w.scale_up_demand = Some(w.demand * factors[i % factors.len()]);

@@ -79,6 +79,11 @@ pub fn boost(
         };
         if prom.scale_up_query.is_some()
             && let Some(value) = newest_value(lookahead.scale_up, index)
+            && rises_enough(
+                value,
+                newest_value(samples, index),
+                prom.scale_up_min_rise_percent,
+            )
         {
             keep_highest(&mut signal_best, spec, value, index, ctx);
         }
@@ -245,6 +250,16 @@ fn signal_boost(policy: &Policy, (wanted, index, value): (u32, usize, f64), raw:
             ),
         },
     })
+}
+
+/// Whether the scale-up signal reads far enough above the metric's own
+/// query to act. Without a reading of the query (missing), it acts as it
+/// would without a threshold.
+fn rises_enough(signal: f64, main: Option<f64>, min_rise_percent: u32) -> bool {
+    if min_rise_percent == 0 {
+        return true;
+    }
+    main.is_none_or(|main| signal > main * (1.0 + f64::from(min_rise_percent) / 100.0))
 }
 
 fn newest_value(samples: &[MetricSample], index: usize) -> Option<f64> {

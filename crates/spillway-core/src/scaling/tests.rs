@@ -391,6 +391,47 @@ fn a_scale_up_query_adds_replicas_before_the_averaged_metric_shows_the_rise() {
     );
 }
 
+/// `scaleUpMinRisePercent`: a short window only slightly above the
+/// averaged metric (noise) adds nothing; a rise past the threshold does.
+#[test]
+fn a_scale_up_query_below_its_minimum_rise_adds_nothing() {
+    let p = policy(
+        "- name: web\n  target: {namespace: shop, name: web}\n  minReplicas: 1\n  maxReplicas: 100\n  behavior: {scaleDown: {stabilizationWindow: 0s}}\n  metrics:\n  - prometheus: {query: 'sum(rate(x[2m]))', scaleUpQuery: 'sum(rate(x[30s]))', scaleUpMinRisePercent: 20, targetAverageValue: 100}\n",
+    );
+    let mut state = PolicyState::default();
+    assert_eq!(
+        run_with_signal(&p, 1000.0, 1000.0, 10, 0, &mut state).replicas,
+        10
+    );
+    let d = run_with_signal(&p, 1000.0, 1190.0, 10, 15, &mut state);
+    assert_eq!(d.replicas, 10, "19 % above: below the threshold: {:?}", d.reasons);
+    let d = run_with_signal(&p, 1000.0, 1210.0, 10, 30, &mut state);
+    assert_eq!(d.replicas, 13, "21 % above: acts: {:?}", d.reasons);
+    // The same 19 % rise acts without a threshold.
+    let plain = policy(
+        "- name: web\n  target: {namespace: shop, name: web}\n  minReplicas: 1\n  maxReplicas: 100\n  behavior: {scaleDown: {stabilizationWindow: 0s}}\n  metrics:\n  - prometheus: {query: 'sum(rate(x[2m]))', scaleUpQuery: 'sum(rate(x[30s]))', targetAverageValue: 100}\n",
+    );
+    let mut state = PolicyState::default();
+    run_with_signal(&plain, 1000.0, 1000.0, 10, 0, &mut state);
+    assert_eq!(
+        run_with_signal(&plain, 1000.0, 1190.0, 10, 15, &mut state).replicas,
+        12
+    );
+}
+
+#[test]
+fn a_minimum_rise_without_a_scale_up_query_is_refused_with_its_path() {
+    let yaml = format!(
+        "{HEAD}- name: web\n  target: {{namespace: shop, name: web}}\n  maxReplicas: 10\n  metrics:\n  - prometheus: {{query: q, scaleUpMinRisePercent: 10, targetAverageValue: 1}}\n"
+    );
+    let loaded = config::load(&yaml).unwrap_or_else(|e| panic!("{e}"));
+    let err = format!("{:?}", loaded.policies[0].result.as_ref().err());
+    assert!(
+        err.contains("metrics[0].prometheus.scaleUpMinRisePercent"),
+        "{err}"
+    );
+}
+
 #[test]
 fn an_empty_scale_up_query_is_refused_with_its_path() {
     let yaml = format!(

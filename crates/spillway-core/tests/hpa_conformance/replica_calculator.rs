@@ -233,6 +233,7 @@ fn external(value: Option<f64>, average: Option<f64>) -> MetricSpec {
         target_average_value: average,
         series: SeriesMode::Single,
         scale_up_query: None,
+        scale_up_min_rise_percent: 0,
     })
 }
 

@@ -148,12 +148,18 @@ peak_rss_kb() {
     [ -e "$csv" ] || continue
     name="$(basename "$csv" .csv)"
     rel() { jq -r '.strategies as $s | $s.spillway as $p | $s["virtual-node"] as $v |
-      "\($p.unserved_fraction*100*1000|round/1000)% / \($p.cost_total*100|round/100) (\(if $v.unserved_fraction > 0 then ($p.unserved_fraction/$v.unserved_fraction*100|round/100|tostring) + "x" else "n/a" end), \($p.cost_total/$v.cost_total*10000|round/10000)x)"' "$1"; }
-    cells=()
+      def ratio(a; b; k): if b > 0 then (a / b * k | round / k | tostring) + "x" else "n/a" end;
+      "\($p.unserved_fraction*100*1000|round/1000)% / \($p.cost_total*100|round/100) (\(ratio($p.unserved_fraction; $v.unserved_fraction; 100)), \(ratio($p.cost_total; $v.cost_total; 10000)))"' "$1"; }
     for v in nosignal rise10 rise25; do
       "$bin" simulate --scenario "$outdir/default-$v.yaml" --trace "$csv" --json "$outdir/$name-$v.json" --report /dev/null "${extra[@]}" >/dev/null
     done
-    echo "| $name | $(rel "$outdir/$name-nosignal.json") | $(rel "$outdir/$name.json") | $(rel "$outdir/$name-rise10.json") | $(rel "$outdir/$name-rise25.json") | $(jq -r '.strategies["virtual-node"] | "\(.unserved_fraction*100*1000|round/1000)% / \(.cost_total*100|round/100)"' "$outdir/$name.json") |"
+    # One cell at a time, so that a failing jq stops the script (set -e).
+    no=$(rel "$outdir/$name-nosignal.json")
+    def=$(rel "$outdir/$name.json")
+    r10=$(rel "$outdir/$name-rise10.json")
+    r25=$(rel "$outdir/$name-rise25.json")
+    vn=$(jq -r '.strategies["virtual-node"] | "\(.unserved_fraction*100*1000|round/1000)% / \(.cost_total*100|round/100)"' "$outdir/$name.json")
+    echo "| $name | $no | $def | $r10 | $r25 | $vn |"
   done
 } > "$out"
 cat "$out"

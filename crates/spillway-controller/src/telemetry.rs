@@ -385,6 +385,12 @@ impl Metrics {
     /// The series a tick of `policy` writes, created (at 0) on first use.
     /// `reconcile_duration` and `policy_enabled` are resolved too, so a
     /// tick resolves label values once.
+    ///
+    /// [`Metrics::forget_policy`] holds the cache's lock while it removes the
+    /// series, so a tick of a removed policy finishing meanwhile cannot cache
+    /// handles to series that are then taken out of the registry; one
+    /// finishing after it re-creates both, live (as resolving label values
+    /// each tick did).
     pub fn policy_series(&self, policy: &str) -> Arc<PolicySeries> {
         let mut cache = lock(&self.series);
         if let Some(s) = cache.get(policy) {
@@ -408,7 +414,8 @@ impl Metrics {
     /// Drops every series of a policy that no longer exists (so a removed
     /// policy does not linger on dashboards).
     pub fn forget_policy(&self, policy: &str, metric_count: usize) {
-        lock(&self.series).remove(policy);
+        // Held throughout, so that no tick caches series being removed.
+        let mut cache = lock(&self.series);
         for g in [
             &self.desired_replicas,
             &self.vm_fit_replicas,
@@ -428,6 +435,7 @@ impl Metrics {
         }
         self.standby.forget_policy(policy);
         lock(&self.active).remove(policy);
+        cache.remove(policy);
     }
 }
 

@@ -45,6 +45,10 @@ fn a_forgotten_policy_that_returns_gets_live_series() {
     assert!(m.encode().contains("spillway_desired_replicas{policy=\"web\"} 5"));
     m.forget_policy("web", 1);
     assert!(!m.encode().contains("spillway_desired_replicas{policy=\"web\"}"));
+    // A tick of the removed policy that finishes late must not leave
+    // handles behind that a returning policy would write to.
+    m.observe_plan(&p, std::time::Duration::ZERO, true);
+    m.forget_policy("web", 1);
     m.init_policy("web", 1);
     assert!(m.encode().contains("spillway_desired_replicas{policy=\"web\"} 0"));
     p.desired_replicas = 7;

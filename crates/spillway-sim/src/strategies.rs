@@ -105,6 +105,7 @@ pub fn policy_for(
             for m in &mut p.metrics {
                 if let spillway_core::config::MetricSpec::Prometheus(q) = m {
                     q.scale_up_query = None;
+                    q.scale_up_min_rise_percent = 0;
                 }
             }
             Some(Arc::new(p))

@@ -253,13 +253,14 @@ fn signal_boost(policy: &Policy, (wanted, index, value): (u32, usize, f64), raw:
 }
 
 /// Whether the scale-up signal reads far enough above the metric's own
-/// query to act. Without a reading of the query (missing), it acts as it
-/// would without a threshold.
+/// query to act. With a threshold but no usable reading of the query, a
+/// rise cannot be told from noise: the signal does not act.
 fn rises_enough(signal: f64, main: Option<f64>, min_rise_percent: u32) -> bool {
     if min_rise_percent == 0 {
         return true;
     }
-    main.is_none_or(|main| signal > main * (1.0 + f64::from(min_rise_percent) / 100.0))
+    // Scaled by 100 rather than multiplied by 1.1 etc.: exact at the bound.
+    main.is_some_and(|main| signal * 100.0 >= main * (100.0 + f64::from(min_rise_percent)))
 }
 
 fn newest_value(samples: &[MetricSample], index: usize) -> Option<f64> {
@@ -306,4 +307,18 @@ fn trend_value(
         .collect();
     let steps = horizon.as_secs_f64() / interval.as_secs_f64().max(1.0);
     forecast::holt(&values, ALPHA, BETA, steps).map(|v| v.max(0.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rises_enough;
+
+    #[test]
+    fn a_minimum_rise_needs_a_reading_of_the_query_to_compare_with() {
+        assert!(rises_enough(1.0, None, 0), "no threshold: as before");
+        assert!(!rises_enough(1000.0, None, 10), "nothing to compare with");
+        assert!(!rises_enough(1099.0, Some(1000.0), 10));
+        assert!(rises_enough(1100.0, Some(1000.0), 10), "at least 10 %");
+        assert!(rises_enough(1.0, Some(0.0), 10), "any rise over zero");
+    }
 }

@@ -45,8 +45,9 @@ fn a_forgotten_policy_that_returns_gets_live_series() {
     assert!(m.encode().contains("spillway_desired_replicas{policy=\"web\"} 5"));
     m.forget_policy("web", 1);
     assert!(!m.encode().contains("spillway_desired_replicas{policy=\"web\"}"));
-    // A tick of the removed policy that finishes late must not leave
-    // handles behind that a returning policy would write to.
+    // A tick of the removed policy that finishes late re-creates its series
+    // (and caches them); forgetting the policy again must drop both, so that
+    // a returning policy writes to series that are in the registry.
     m.observe_plan(&p, std::time::Duration::ZERO, true);
     m.forget_policy("web", 1);
     m.init_policy("web", 1);

@@ -161,6 +161,27 @@ peak_rss_kb() {
     vn=$(jq -r '.strategies["virtual-node"] | "\(.unserved_fraction*100*1000|round/1000)% / \(.cost_total*100|round/100)"' "$outdir/$name.json")
     echo "| $name | $no | $def | $r10 | $r25 | $vn |"
   done
+  # The comparison at other seeds (ACI and node latencies, failures): is the
+  # default seed's verdict luck? Five seeds, Spillway's ratios to virtual-node.
+  echo
+  echo "Spillway / virtual-node at seeds 1–5 (default scenario; min, median, max over the seeds):"
+  echo
+  echo "| trace | unserved ratio | cost ratio | seeds where Spillway's unserved ≤ virtual-node's | seeds where its cost ≤ virtual-node's |"
+  echo "|---|---:|---:|---:|---:|"
+  for csv in "$traces"/*.csv; do
+    [ -e "$csv" ] || continue
+    name="$(basename "$csv" .csv)"
+    for seed in 1 2 3 4 5; do
+      "$bin" simulate --seed "$seed" --trace "$csv" --json "$outdir/$name-seed$seed.json" --report /dev/null "${extra[@]}" >/dev/null
+    done
+    row=$(jq -s -r --arg t "$name" '
+      def spread(f; k): (map(f) | sort) as $v | "\($v[0]*k|round/k)x / \($v[2]*k|round/k)x / \($v[4]*k|round/k)x";
+      map(.strategies as $s | {u: (if $s["virtual-node"].unserved_fraction > 0 then $s.spillway.unserved_fraction / $s["virtual-node"].unserved_fraction elif $s.spillway.unserved_fraction > 0 then 1e9 else 1 end),
+                               c: ($s.spillway.cost_total / $s["virtual-node"].cost_total)}) |
+      "| \($t) | \(spread(.u; 1000)) | \(spread(.c; 10000)) | \(map(select(.u <= 1)) | length)/5 | \(map(select(.c <= 1)) | length)/5 |"' \
+      "$outdir/$name"-seed[1-5].json)
+    echo "$row"
+  done
 } > "$out"
 cat "$out"
 echo "written to $out (reports and JSON next to it)" >&2

@@ -399,24 +399,44 @@ fn plan_creates(
         n = h;
     }
     let unavailable = &input.inventory.unavailable_locations;
-    let Some(location) = b.locations.iter().find(|l| !unavailable.contains_key(*l)) else {
-        let why: Vec<String> = unavailable.iter().map(|(l, r)| format!("{l}: {r}")).collect();
+    let unusable = &input.inventory.unavailable_zones;
+    // Why a location cannot take creates now: the location answered
+    // capacity or quota errors, or (with zones) every configured zone of it
+    // did, which leaves it as unusable as the location itself.
+    let blocked = |l: &str| -> Option<String> {
+        if let Some(why) = unavailable.get(l) {
+            return Some(why.clone());
+        }
+        (spread.is_active() && b.zones.iter().all(|z| unusable.contains_key(&zone_key(l, z))))
+            .then(|| format!("every zone of {l} unavailable"))
+    };
+    let Some(location) = b.locations.iter().find(|l| blocked(l).is_none()) else {
+        let why: Vec<String> = b
+            .locations
+            .iter()
+            .filter_map(|l| blocked(l).map(|r| format!("{l}: {r}")))
+            .collect();
+        // Only zones left to blame: say so (the zones come back one by one).
+        let code = if spread.is_active() && b.locations.iter().all(|l| !unavailable.contains_key(l)) {
+            ReasonCode::NoZoneAvailable
+        } else {
+            ReasonCode::NoLocationAvailable
+        };
         reasons.push(reason(
-            ReasonCode::NoLocationAvailable,
+            code,
             format!("no location can take new groups ({})", why.join("; ")),
         ));
         return Vec::new();
     };
     if Some(location) != b.locations.first() {
         let primary = b.locations.first().map(String::as_str).unwrap_or_default();
-        let why = unavailable.get(primary).cloned().unwrap_or_default();
+        let why = blocked(primary).unwrap_or_default();
         reasons.push(reason(
             ReasonCode::LocationFallback,
             format!("creating in {location}: {primary} unavailable ({why})"),
         ));
     }
     let used: BTreeSet<u32> = input.inventory.replicas.iter().map(|r| r.ordinal).collect();
-    let unusable = &input.inventory.unavailable_zones;
     let mut creates = Vec::new();
     for ordinal in (0u32..).filter(|o| !used.contains(o)).take(n as usize) {
         let zone = if spread.is_active() {

@@ -223,6 +223,55 @@ fn creates_are_paced_by_the_rate_window() {
     assert!(p.has_reason(ReasonCode::CreatesPaced));
 }
 
+/// With `burst.zones`, a location whose every zone answers capacity errors
+/// is as unusable as one answering them itself: creates fall back to the
+/// next location instead of holding (issue 17).
+#[test]
+fn a_location_with_every_zone_unavailable_falls_back_to_the_next() {
+    let mut w = spike_world("{enabled: true, maxReplicas: 50, zones: [1, 2]}");
+    for z in ["1", "2"] {
+        w.inventory.unavailable_zones.insert(
+            crate::burst::zone_key("westeurope", z),
+            "capacity_unavailable".into(),
+        );
+    }
+    w.demand = 1000.0;
+    let p = w.tick();
+    assert!(!p.creates.is_empty(), "{:?}", p.reasons);
+    assert!(
+        p.creates
+            .iter()
+            .all(|c| c.location == "northeurope" && c.zone.is_some())
+    );
+    assert!(p.has_reason(ReasonCode::LocationFallback));
+    // One zone of the primary back: creates return there, in that zone.
+    w.inventory
+        .unavailable_zones
+        .remove(&crate::burst::zone_key("westeurope", "1"));
+    w.demand = 2000.0;
+    w.advance(15);
+    let p = w.tick();
+    assert!(!p.creates.is_empty(), "{:?}", p.reasons);
+    assert!(
+        p.creates
+            .iter()
+            .all(|c| c.location == "westeurope" && c.zone.as_deref() == Some("1")),
+        "{:?}",
+        p.creates
+    );
+    // Every zone of both locations: nothing, and the reason says why.
+    for (l, z) in [("westeurope", "1"), ("northeurope", "1"), ("northeurope", "2")] {
+        w.inventory
+            .unavailable_zones
+            .insert(crate::burst::zone_key(l, z), "capacity_unavailable".into());
+    }
+    w.demand = 3000.0;
+    w.advance(15);
+    let p = w.tick();
+    assert!(p.creates.is_empty());
+    assert!(p.has_reason(ReasonCode::NoZoneAvailable), "{:?}", p.reasons);
+}
+
 #[test]
 fn quota_errors_fall_back_to_the_next_location() {
     let mut w = spike_world("{enabled: true, maxReplicas: 50}");

@@ -36,6 +36,10 @@ mkdir -p "$outdir"
 
 now() { date +%s.%N; }
 
+# Spillway's figure over another's, rounded to 1/k, as "0.65x" ("inf" when
+# only the other's is 0): one definition for every table below.
+JQ_RATIO='def ratio(a; b; k): if b > 0 then (a / b * k | round / k | tostring) + "x" elif a > 0 then "inf" else "n/a" end;'
+
 # Five years of hourly arrivals: a daily and a weekly cycle, a yearly drift and
 # ±5 % deterministic noise (awk's srand(12)), about 360,000 arrivals an hour.
 five_years_hourly() {
@@ -94,9 +98,9 @@ peak_rss_kb() {
     jq -r --arg t "$name" '
       .strategies | to_entries[] | .key as $k | .value |
       "| \($t) | \($k) | \(.unserved_fraction*100*1000|round/1000)% | \(.shortfall_replica_seconds|round) | \(.p99_shortfall_replicas*10|round/10) | \(.mean_time_to_recover_seconds|round) | \(.cost_total*100|round/100) | \(.cost_vm*100|round/100) | \(.cost_aci*100|round/100) | \(.container_groups_created) | \(.peak_burst_replicas) | \(.decisions) |"' "$outdir/$name.json"
-    ratios+=("$(jq -r --arg t "$name" '
+    ratios+=("$(jq -r --arg t "$name" "$JQ_RATIO"'
+      def r(a; b): ratio(a; b; 100);
       .strategies as $s |
-      def r(a; b): if b > 0 then (a / b * 100 | round / 100 | tostring) + "x" elif a > 0 then "inf" else "n/a" end;
       "| \($t) | \(r($s.spillway.unserved_fraction; $s["virtual-node"].unserved_fraction)) | \(r($s.spillway.cost_total; $s["virtual-node"].cost_total)) | \(r($s.spillway.unserved_fraction; $s["vm-only"].unserved_fraction)) | \(r($s.spillway.cost_total; $s["static-peak"].cost_total)) | \(r($s.spillway.cost_total; $s.oracle.cost_total)) |"' "$outdir/$name.json")")
   done
   echo
@@ -147,8 +151,7 @@ peak_rss_kb() {
   for csv in "$traces"/*.csv; do
     [ -e "$csv" ] || continue
     name="$(basename "$csv" .csv)"
-    rel() { jq -r '.strategies as $s | $s.spillway as $p | $s["virtual-node"] as $v |
-      def ratio(a; b; k): if b > 0 then (a / b * k | round / k | tostring) + "x" else "n/a" end;
+    rel() { jq -r "$JQ_RATIO"'.strategies as $s | $s.spillway as $p | $s["virtual-node"] as $v |
       "\($p.unserved_fraction*100*1000|round/1000)% / \($p.cost_total*100|round/100) (\(ratio($p.unserved_fraction; $v.unserved_fraction; 100)), \(ratio($p.cost_total; $v.cost_total; 10000)))"' "$1"; }
     for v in nosignal rise10 rise25; do
       "$bin" simulate --scenario "$outdir/default-$v.yaml" --trace "$csv" --json "$outdir/$name-$v.json" --report /dev/null "${extra[@]}" >/dev/null

@@ -272,11 +272,14 @@ fn burst_survives_a_storm_of_5xx_and_long_429_and_recovers() {
         "forceThrottle": { "count": 1_000_000, "retryAfterSecs": 120, "scope": "writes" }
     }));
     let storm = Instant::now();
+    // The tick seen as the storm begins ran before it (its creates went out
+    // unthrottled): only later ticks count as ticks of the storm.
+    let before_storm = last_tick(&run.sample().1, POLICY);
     let mut ticks_in_storm = BTreeSet::new();
     let mut ticks_with_creates = BTreeSet::new();
     while storm.elapsed() < Duration::from_secs(15) || ticks_with_creates.len() < 2 {
         let (state, st) = run.sample();
-        if let Some(t) = last_tick(&st, POLICY) {
+        if let Some(t) = last_tick(&st, POLICY).filter(|t| before_storm.is_none_or(|b| *t > b)) {
             ticks_in_storm.insert(t);
             if policy(&st, POLICY)["lastPlan"]["creates"]
                 .as_array()
@@ -298,7 +301,17 @@ fn burst_survives_a_storm_of_5xx_and_long_429_and_recovers() {
         );
         std::thread::sleep(POLL);
     }
-    let (state, st) = run.sample();
+    // The plan is published before its creates are sent (the standby pool
+    // is synced in between): wait for them to reach the server.
+    let (state, st) = run.until(
+        "a create answered 429 during the storm",
+        Duration::from_secs(20),
+        |s, _| {
+            s.writes[writes_before..]
+                .iter()
+                .any(|w| w.is_put() && w.status == 429)
+        },
+    );
     let alive_after = state.live_names();
     let gone: Vec<&String> = alive_before.difference(&alive_after).collect();
     assert!(

@@ -79,11 +79,9 @@ pub fn boost(
         };
         if prom.scale_up_query.is_some()
             && let Some(value) = newest_value(lookahead.scale_up, index)
-            && rises_enough(
-                value,
-                newest_value(samples, index),
-                prom.scale_up_min_rise_percent,
-            )
+            && rises_enough(value, prom.scale_up_min_rise_percent, || {
+                newest_value(samples, index)
+            })
         {
             keep_highest(&mut signal_best, spec, value, index, ctx);
         }
@@ -255,12 +253,13 @@ fn signal_boost(policy: &Policy, (wanted, index, value): (u32, usize, f64), raw:
 /// Whether the scale-up signal reads far enough above the metric's own
 /// query to act. With a threshold but no usable reading of the query, a
 /// rise cannot be told from noise: the signal does not act.
-fn rises_enough(signal: f64, main: Option<f64>, min_rise_percent: u32) -> bool {
+/// The query's reading is looked up only when there is a threshold.
+fn rises_enough(signal: f64, min_rise_percent: u32, main: impl FnOnce() -> Option<f64>) -> bool {
     if min_rise_percent == 0 {
         return true;
     }
     // Scaled by 100 rather than multiplied by 1.1 etc.: exact at the bound.
-    main.is_some_and(|main| signal * 100.0 >= main * (100.0 + f64::from(min_rise_percent)))
+    main().is_some_and(|main| signal * 100.0 >= main * (100.0 + f64::from(min_rise_percent)))
 }
 
 fn newest_value(samples: &[MetricSample], index: usize) -> Option<f64> {
@@ -315,10 +314,10 @@ mod tests {
 
     #[test]
     fn a_minimum_rise_needs_a_reading_of_the_query_to_compare_with() {
-        assert!(rises_enough(1.0, None, 0), "no threshold: as before");
-        assert!(!rises_enough(1000.0, None, 10), "nothing to compare with");
-        assert!(!rises_enough(1099.0, Some(1000.0), 10));
-        assert!(rises_enough(1100.0, Some(1000.0), 10), "at least 10 %");
-        assert!(rises_enough(1.0, Some(0.0), 10), "any rise over zero");
+        assert!(rises_enough(1.0, 0, || None), "no threshold: as before");
+        assert!(!rises_enough(1000.0, 10, || None), "nothing to compare with");
+        assert!(!rises_enough(1099.0, 10, || Some(1000.0)));
+        assert!(rises_enough(1100.0, 10, || Some(1000.0)), "at least 10 %");
+        assert!(rises_enough(1.0, 10, || Some(0.0)), "any rise over zero");
     }
 }

@@ -23,6 +23,12 @@ fi
 if ! command -v umoci >/dev/null 2>&1; then
   need_apt+=(umoci ca-certificates)
 fi
+# The Azure SDK lane (tests/tests/azure_sdk.rs) installs Microsoft's Python
+# SDK into a venv: it needs python3 with its venv module (Debian splits
+# ensurepip out into `python3-venv`).
+if ! "${PYTHON:-python3}" -c 'import ensurepip, venv' >/dev/null 2>&1; then
+  need_apt+=(python3 python3-venv)
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "==> installing ${need_apt[*]} (apt-get)"
   SUDO=""
@@ -45,9 +51,15 @@ if [ ! -d ../shared/kube ]; then
   fi
   echo "note: ../shared/kube is absent; the real-API-server tests (real_kube*) say so and skip (they fail under CI=true)"
 fi
-if [ ! -d ../shared/traces ]; then
-  echo "note: ../shared/traces is absent; tests that replay the shared load traces say so and check only the built-in scenarios"
-fi
+for shared in aci-spec traces; do
+  if [ ! -d "../shared/$shared" ]; then
+    if [ "${CI:-}" = "true" ]; then
+      echo "error: ../shared/$shared is absent; the tests that read it need it in CI" >&2
+      exit 1
+    fi
+    echo "note: ../shared/$shared is absent; the tests that read it say so and skip (they fail under CI=true)"
+  fi
+done
 
 # A one-shot run gains nothing from incremental caches, which would add
 # gigabytes to the target directory on a CI machine with little disk.

@@ -104,7 +104,9 @@ pub(crate) async fn sync(
             priority: req.priority,
             limits: None,
             zone: None,
-            cluster_dns: req.dns.cloned(),
+            // A profile has no dnsConfig (validation refuses a pool with
+            // `burst.dns`).
+            cluster_dns: None,
         };
         let resolver = crate::backend::resolver_from(req.refs);
         let body = translate::profile::profile(req.template, &spec, &resolver)

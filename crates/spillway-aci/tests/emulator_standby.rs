@@ -50,7 +50,6 @@ fn sync<'a>(
         location: "westeurope",
         subnet_id: None,
         priority: AciPriority::Regular,
-        dns: None,
         write: true,
     }
 }

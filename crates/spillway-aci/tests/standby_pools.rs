@@ -135,7 +135,6 @@ fn sync_req<'a>(
         location: "westeurope",
         subnet_id: None,
         priority: AciPriority::Regular,
-        dns: None,
         write: true,
     }
 }

@@ -47,20 +47,6 @@ impl<T: Send + Sync + 'static> Controller<T> {
         } else {
             TemplateRefs::default()
         };
-        // The profile carries the same dnsConfig as a direct create: a pool
-        // instance that cannot resolve cluster names would fail its requests.
-        let dns = match burst
-            .dns
-            .as_ref()
-            .map(|d| d.resolve(|ns, name| self.cluster.service_cluster_ip(ns, name)))
-        {
-            None => None,
-            Some(Ok(dns)) => Some(dns),
-            Some(Err(message)) => {
-                self.pool_failed(policy, &message, "dns_unresolved");
-                return;
-            }
-        };
         let req = PoolSync {
             cluster_id: &policy.cluster_id,
             policy: &policy.name,
@@ -73,7 +59,6 @@ impl<T: Send + Sync + 'static> Controller<T> {
             location,
             subnet_id: burst.subnet_id.as_deref(),
             priority: burst.priority,
-            dns: dns.as_ref(),
             write,
         };
         match backend.sync_pool(req).await {

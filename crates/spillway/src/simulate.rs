@@ -134,8 +134,12 @@ fn simulate(args: &SimulateArgs) -> Result<()> {
 /// `--standby-pool N` or `forecast:N`.
 fn standby_pool(raw: &str, sim: &Simulation) -> Result<StandbyPool> {
     let policy = &sim.scenario.policy;
-    if policy.burst.is_none() {
+    let Some(burst) = &policy.burst else {
         bail!("--standby-pool needs a policy with burst enabled");
+    };
+    // As `burst.standbyPool` in a policy (config validation says why).
+    if burst.dns.is_some() || burst.zones_auto || !burst.zones.is_empty() {
+        bail!("--standby-pool cannot be combined with the scenario policy's burst.dns or burst.zones");
     }
     let (size_from, cap) = match raw.trim().split_once(':') {
         Some(("forecast", n)) => (SizeFrom::Forecast, n),

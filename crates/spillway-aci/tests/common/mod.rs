@@ -14,6 +14,11 @@ pub fn spec_dir() -> Option<PathBuf> {
     if dir.join("containerInstance.json").is_file() {
         Some(dir)
     } else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true: ../shared/aci-spec is missing (looked in {}); the spec-conformance checks must run in CI",
+            dir.display()
+        );
         eprintln!(
             "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
              !!! SKIPPED: ../shared/aci-spec is missing (looked in {}).\n\

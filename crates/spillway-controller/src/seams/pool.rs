@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use spillway_core::config::{AciPriority, ClusterDns, StandbyPool};
+use spillway_core::config::{AciPriority, StandbyPool};
 
 use super::cluster::TemplateRefs;
 
@@ -26,7 +26,6 @@ pub struct PoolSync<'a, T> {
     pub location: &'a str,
     pub subnet_id: Option<&'a str>,
     pub priority: AciPriority,
-    pub dns: Option<&'a ClusterDns>,
     /// `false`: not the leader (or a dry run): read, never write.
     pub write: bool,
 }

@@ -191,6 +191,28 @@ pub(super) fn validate(spec: &PolicySpec, cluster_id: Option<&str>, e: &mut impl
             "forecast needs predict.mode report or act (with trend or seasons); use fixed".into(),
         );
     }
+    // A pooled instance is warmed from the container group profile, which
+    // has no dnsConfig (ContainerGroupProfileProperties in the ACI spec); a
+    // claim adds only per-container configMaps. A claimed replica would
+    // not resolve cluster names.
+    if spec.burst.dns.is_some() {
+        e(
+            at,
+            "cannot be combined with burst.dns: a container group claimed from a pool keeps the profile's \
+             DNS settings, and a container group profile has no dnsConfig; remove one of them"
+                .into(),
+        );
+    }
+    // The pool, not the claim, picks a claimed instance's zone: the spread
+    // over `burst.zones` could not be kept.
+    if !matches!(&spec.burst.zones, super::ZonesSpec::List(z) if z.is_empty()) {
+        e(
+            at,
+            "cannot be combined with burst.zones: a container group claimed from a pool stays in the zone \
+             its pool instance was warmed in, so the zone spread could not be kept; remove one of them"
+                .into(),
+        );
+    }
     for (i, w) in pool.floor.iter().enumerate() {
         let p = format!("{at}.floor[{i}]");
         let from = parse_hhmm(&w.from);
@@ -279,6 +301,29 @@ mod tests {
         for (e, w) in errs.iter().zip(want) {
             assert!(e.starts_with(w), "{e} should start with {w}");
         }
+    }
+
+    #[test]
+    fn a_pool_excludes_cluster_dns_and_zones() {
+        let errs = errors(&with("    standbyPool: {maxReadyCapacity: 2}\n    dns: {}\n"));
+        assert!(
+            errs.iter()
+                .any(|e| e.starts_with("policies[0].burst.standbyPool: cannot be combined with burst.dns")),
+            "{errs:#?}"
+        );
+        for zones in ["[1, 2]", "auto"] {
+            let errs = errors(&with(&format!(
+                "    standbyPool: {{maxReadyCapacity: 2}}\n    zones: {zones}\n"
+            )));
+            assert!(
+                errs.iter()
+                    .any(|e| e
+                        .starts_with("policies[0].burst.standbyPool: cannot be combined with burst.zones")),
+                "{zones}: {errs:#?}"
+            );
+        }
+        let errs = errors(&with("    standbyPool: {maxReadyCapacity: 2}\n"));
+        assert!(errs.is_empty(), "a pool alone is fine: {errs:?}");
     }
 
     #[test]

@@ -300,6 +300,47 @@ async fn a_claim_is_served_from_the_pool_and_refilled() {
 }
 
 #[tokio::test]
+async fn a_claimed_group_keeps_its_pool_instance_zone_and_dns() {
+    let env = start(standby_config()).await;
+    assert_eq!(
+        put_json(&env, &profile_url(&env, "cgp"), &profile_body("nginx"))
+            .await
+            .0,
+        201
+    );
+    let mut pool = pool_body("cgp", Some(1), 2);
+    pool["properties"]["zones"] = json!(["1", "2"]);
+    assert_eq!(put_json(&env, &pool_url(&env, "pool-1"), &pool).await.0, 201);
+    tokio::time::sleep(REFILL + Duration::from_millis(100)).await;
+    // The claim asks for a zone and DNS settings the warm instance does not have.
+    let mut claim = claim_body("cgp", 1, "pool-1", true);
+    claim["zones"] = json!(["3"]);
+    claim["properties"]["dnsConfig"] = json!({"nameServers": ["10.0.0.10"]});
+    let r = env.put("rg", "claimed", &claim).await;
+    assert_eq!(r.status().as_u16(), 201);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["properties"]["isCreatedFromStandbyPool"], true, "{v}");
+    let zones = v["zones"].as_array().cloned().unwrap_or_default();
+    assert!(
+        zones == [json!("1")] || zones == [json!("2")],
+        "a pool instance of zone 1 or 2, not the claim's 3: {v}"
+    );
+    assert!(v["properties"]["dnsConfig"].is_null(), "{v}");
+    // A miss is an ordinary create: the body's zone and DNS hold.
+    let mut miss = claim_body("cgp", 1, "pool-1", false);
+    miss["zones"] = json!(["3"]);
+    miss["properties"]["dnsConfig"] = json!({"nameServers": ["10.0.0.10"]});
+    let _ = env
+        .put("rg", "second", &claim_body("cgp", 1, "pool-1", true))
+        .await;
+    let r = env.put("rg", "third", &miss).await;
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["properties"]["isCreatedFromStandbyPool"], false, "{v}");
+    assert_eq!(v["zones"], json!(["3"]), "{v}");
+    assert_eq!(v["properties"]["dnsConfig"]["nameServers"], json!(["10.0.0.10"]));
+}
+
+#[tokio::test]
 async fn an_empty_pool_falls_back_or_fails_on_request() {
     let env = start(standby_config()).await;
     ready_pool(&env, 1).await;

@@ -203,10 +203,17 @@ impl Engine {
     }
 
     /// Takes an instance from the pool; the group is `Succeeded` after the claim latency.
-    pub(super) fn claim_timeline(&mut self, plan: &ClaimPlan, spec: &GroupSpec, now: Timestamp) -> Timeline {
+    /// Also returns the zone the instance was warmed in (`None`: the pool has no zones).
+    pub(super) fn claim_timeline(
+        &mut self,
+        plan: &ClaimPlan,
+        spec: &GroupSpec,
+        now: Timestamp,
+    ) -> (Timeline, Option<i64>) {
         let st = self.settings.standby;
+        let mut zone = None;
         if let Some(p) = self.pools.get_mut(&plan.pool) {
-            p.instances.claim(now, st.refill_delay);
+            zone = p.instances.claim(now, st.refill_delay).flatten();
             p.claims += 1;
         }
         let crashes = spec
@@ -219,12 +226,34 @@ impl Engine {
                 })
             })
             .collect();
-        Timeline::new(
+        let timeline = Timeline::new(
             now,
             Some((Duration::ZERO, st.claim_latency)),
             Outcome::Succeed,
             crashes,
             spec.restart_policy,
-        )
+        );
+        (timeline, zone)
+    }
+}
+
+/// A claimed group is the pool's running instance: it stays in the zone it
+/// was warmed in and keeps the profile's DNS settings (a profile has no
+/// `dnsConfig`), whatever the claim body asked for; a claim adds only
+/// per-container `configMap`s (standby pool SOURCE.md, item 6).
+pub(super) fn as_pooled_instance(body: &mut Value, zone: Option<i64>) {
+    let Some(o) = body.as_object_mut() else {
+        return;
+    };
+    match zone {
+        Some(z) => {
+            o.insert("zones".into(), Value::Array(vec![Value::String(z.to_string())]));
+        }
+        None => {
+            o.remove("zones");
+        }
+    }
+    if let Some(props) = o.get_mut("properties").and_then(Value::as_object_mut) {
+        props.remove("dnsConfig");
     }
 }

@@ -329,8 +329,13 @@ impl Engine {
                 .with_retry_after(secs)
             })?
         };
+        let mut body = body;
         let timeline = match &claim {
-            Some(plan) if plan.hit => self.claim_timeline(plan, &spec, now),
+            Some(plan) if plan.hit => {
+                let (timeline, zone) = self.claim_timeline(plan, &spec, now);
+                super::claim::as_pooled_instance(&mut body, zone);
+                timeline
+            }
             _ => self.new_timeline(&spec, name, now),
         };
         let from_pool = claim.as_ref().map(|c| c.hit);

@@ -117,7 +117,8 @@ impl World {
                 pods.push(BoundPod {
                     node: node.as_str().into(),
                     namespace: "shop".into(),
-                    labels: Default::default(),
+                    // A workload's pods carry its template's labels.
+                    labels: self.workload.template.labels.clone().into(),
                     requests: self.workload.template.requests.clone(),
                 });
             }

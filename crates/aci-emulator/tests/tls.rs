@@ -157,3 +157,90 @@ async fn urls_follow_forwarded_headers() {
         "https://arm.example.test:8443/t9/v2.0/.well-known/openid-configuration"
     );
 }
+
+/// A directory under the system temp dir, removed when dropped.
+struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("aci-emulator-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[tokio::test]
+async fn certificate_and_key_files_serve_https_and_bad_files_are_named() {
+    // What an operator brings: a certificate for the emulator's name and its key, as PEM.
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let dir = TempDir::new("tls-files");
+    let cert_path = dir.0.join("cert.pem");
+    let key_path = dir.0.join("key.pem");
+    std::fs::write(&cert_path, cert.pem()).unwrap();
+    std::fs::write(&key_path, key.serialize_pem()).unwrap();
+
+    let emu = Emulator::start(EmulatorConfig {
+        tls: Some(TlsMode::Files {
+            cert: cert_path.clone(),
+            key: key_path.clone(),
+        }),
+        ..fast_config()
+    })
+    .await
+    .unwrap();
+    assert!(emu.ca_pem().is_none(), "no generated CA with files");
+    let base = emu.base_url().replace("127.0.0.1", "localhost");
+    assert!(base.starts_with("https://localhost:"), "{base}");
+    let http = tls_client(&cert.pem());
+    let url = format!(
+        "{base}/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.ContainerInstance/containerGroups/cg-1?{API}"
+    );
+    let r = http
+        .put(&url)
+        .bearer_auth(emu.issue_token())
+        .json(&group_body("nginx"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    assert!(
+        header(&r, "azure-asyncoperation")
+            .unwrap()
+            .starts_with(&format!("{base}/"))
+    );
+    emu.shutdown().await.unwrap();
+
+    // A certificate file without a certificate, and a key file that is not there: each
+    // refusal names its file.
+    let empty = dir.0.join("empty.pem");
+    std::fs::write(&empty, "").unwrap();
+    let missing = dir.0.join("missing-key.pem");
+    for (cert, key, named) in [(&empty, &key_path, &empty), (&cert_path, &missing, &missing)] {
+        let err = Emulator::start(EmulatorConfig {
+            tls: Some(TlsMode::Files {
+                cert: cert.clone(),
+                key: key.clone(),
+            }),
+            ..fast_config()
+        })
+        .await
+        .err()
+        .expect("bad TLS files are refused");
+        let text = format!("{err}");
+        assert!(
+            text.contains(&named.display().to_string()),
+            "{text} should name {}",
+            named.display()
+        );
+    }
+}

@@ -226,16 +226,21 @@ async fn certificate_and_key_files_serve_https_and_bad_files_are_named() {
     std::fs::write(&empty, "").unwrap();
     let missing = dir.0.join("missing-key.pem");
     for (cert, key, named) in [(&empty, &key_path, &empty), (&cert_path, &missing, &missing)] {
-        let err = Emulator::start(EmulatorConfig {
+        let started = Emulator::start(EmulatorConfig {
             tls: Some(TlsMode::Files {
                 cert: cert.clone(),
                 key: key.clone(),
             }),
             ..fast_config()
         })
-        .await
-        .err()
-        .expect("bad TLS files are refused");
+        .await;
+        let Err(err) = started else {
+            panic!(
+                "{} / {}: bad TLS files must be refused",
+                cert.display(),
+                key.display()
+            );
+        };
         let text = format!("{err}");
         assert!(
             text.contains(&named.display().to_string()),

@@ -164,6 +164,31 @@ peak_rss_kb() {
     vn=$(jq -r '.strategies["virtual-node"] | "\(.unserved_fraction*100*1000|round/1000)% / \(.cost_total*100|round/100)"' "$outdir/$name.json")
     echo "| $name | $no | $def | $r10 | $r25 | $vn |"
   done
+  # How much the signal may add (`predict.maxAddPercent`, default 50, shared
+  # with the forecast): the knob that moves Spillway along the line between
+  # less unserved demand and less money.
+  echo
+  echo "Spillway's scale-up signal capped (default scenario with predict.maxAddPercent; unserved / cost, and the ratios to virtual-node's):"
+  echo
+  echo "| trace | maxAddPercent 3 | 4 | 5 | 10 | 50 (default) |"
+  echo "|---|---:|---:|---:|---:|---:|"
+  caps=(3 4 5 10)
+  for c in "${caps[@]}"; do
+    sed "s/^\( *\)horizon: \(.*\)$/\1horizon: \2\n\1maxAddPercent: $c/" config/scenarios/default.yaml > "$outdir/default-cap$c.yaml"
+    grep -q "maxAddPercent: $c" "$outdir/default-cap$c.yaml" || { echo "error: could not set predict.maxAddPercent in the default scenario" >&2; exit 1; }
+  done
+  for csv in "$traces"/*.csv; do
+    [ -e "$csv" ] || continue
+    name="$(basename "$csv" .csv)"
+    row="| $name"
+    for c in "${caps[@]}"; do
+      "$bin" simulate --scenario "$outdir/default-cap$c.yaml" --trace "$csv" --json "$outdir/$name-cap$c.json" --report /dev/null "${extra[@]}" >/dev/null
+      cell=$(rel "$outdir/$name-cap$c.json")
+      row="$row | $cell"
+    done
+    cell=$(rel "$outdir/$name.json")
+    echo "$row | $cell |"
+  done
   # The comparison at other seeds (ACI and node latencies, failures): is the
   # default seed's verdict luck? Five seeds, Spillway's ratios to virtual-node.
   echo
@@ -171,19 +196,31 @@ peak_rss_kb() {
   echo
   echo "| trace | unserved ratio | cost ratio | seeds where Spillway's unserved ≤ virtual-node's | seeds where its cost ≤ virtual-node's |"
   echo "|---|---:|---:|---:|---:|"
+  for variant in "" cap4; do
+  if [ "$variant" = cap4 ]; then
+    echo
+    echo "The same with predict.maxAddPercent 4:"
+    echo
+    echo "| trace | unserved ratio | cost ratio | seeds where Spillway's unserved ≤ virtual-node's | seeds where its cost ≤ virtual-node's |"
+    echo "|---|---:|---:|---:|---:|"
+  fi
+  scenario=()
+  [ -n "$variant" ] && scenario=(--scenario "$outdir/default-$variant.yaml")
   for csv in "$traces"/*.csv; do
     [ -e "$csv" ] || continue
-    name="$(basename "$csv" .csv)"
+    trace="$(basename "$csv" .csv)"
+    name="$trace$variant"
     for seed in 1 2 3 4 5; do
-      "$bin" simulate --seed "$seed" --trace "$csv" --json "$outdir/$name-seed$seed.json" --report /dev/null "${extra[@]}" >/dev/null
+      "$bin" simulate "${scenario[@]}" --seed "$seed" --trace "$csv" --json "$outdir/$name-seed$seed.json" --report /dev/null "${extra[@]}" >/dev/null
     done
-    row=$(jq -s -r --arg t "$name" '
+    row=$(jq -s -r --arg t "$trace" '
       def spread(f; k): (map(f) | sort) as $v | "\($v[0]*k|round/k)x / \($v[2]*k|round/k)x / \($v[4]*k|round/k)x";
       map(.strategies as $s | {u: (if $s["virtual-node"].unserved_fraction > 0 then $s.spillway.unserved_fraction / $s["virtual-node"].unserved_fraction elif $s.spillway.unserved_fraction > 0 then 1e9 else 1 end),
                                c: ($s.spillway.cost_total / $s["virtual-node"].cost_total)}) |
       "| \($t) | \(spread(.u; 1000)) | \(spread(.c; 10000)) | \(map(select(.u <= 1)) | length)/5 | \(map(select(.c <= 1)) | length)/5 |"' \
       "$outdir/$name"-seed[1-5].json)
     echo "$row"
+  done
   done
 } > "$out"
 cat "$out"

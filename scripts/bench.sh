@@ -197,30 +197,30 @@ peak_rss_kb() {
   echo "| trace | unserved ratio | cost ratio | seeds where Spillway's unserved ≤ virtual-node's | seeds where its cost ≤ virtual-node's |"
   echo "|---|---:|---:|---:|---:|"
   for variant in "" cap4; do
-  if [ "$variant" = cap4 ]; then
-    echo
-    echo "The same with predict.maxAddPercent 4:"
-    echo
-    echo "| trace | unserved ratio | cost ratio | seeds where Spillway's unserved ≤ virtual-node's | seeds where its cost ≤ virtual-node's |"
-    echo "|---|---:|---:|---:|---:|"
-  fi
-  scenario=()
-  [ -n "$variant" ] && scenario=(--scenario "$outdir/default-$variant.yaml")
-  for csv in "$traces"/*.csv; do
-    [ -e "$csv" ] || continue
-    trace="$(basename "$csv" .csv)"
-    name="$trace$variant"
-    for seed in 1 2 3 4 5; do
-      "$bin" simulate "${scenario[@]}" --seed "$seed" --trace "$csv" --json "$outdir/$name-seed$seed.json" --report /dev/null "${extra[@]}" >/dev/null
+    if [ "$variant" = cap4 ]; then
+      echo
+      echo "The same with predict.maxAddPercent 4:"
+      echo
+      echo "| trace | unserved ratio | cost ratio | seeds where Spillway's unserved ≤ virtual-node's | seeds where its cost ≤ virtual-node's |"
+      echo "|---|---:|---:|---:|---:|"
+    fi
+    scenario=()
+    [ -n "$variant" ] && scenario=(--scenario "$outdir/default-$variant.yaml")
+    for csv in "$traces"/*.csv; do
+      [ -e "$csv" ] || continue
+      trace="$(basename "$csv" .csv)"
+      name="$trace$variant"
+      for seed in 1 2 3 4 5; do
+        "$bin" simulate "${scenario[@]}" --seed "$seed" --trace "$csv" --json "$outdir/$name-seed$seed.json" --report /dev/null "${extra[@]}" >/dev/null
+      done
+      row=$(jq -s -r --arg t "$trace" '
+        def spread(f; k): (map(f) | sort) as $v | "\($v[0]*k|round/k)x / \($v[2]*k|round/k)x / \($v[4]*k|round/k)x";
+        map(.strategies as $s | {u: (if $s["virtual-node"].unserved_fraction > 0 then $s.spillway.unserved_fraction / $s["virtual-node"].unserved_fraction elif $s.spillway.unserved_fraction > 0 then 1e9 else 1 end),
+                                 c: ($s.spillway.cost_total / $s["virtual-node"].cost_total)}) |
+        "| \($t) | \(spread(.u; 1000)) | \(spread(.c; 10000)) | \(map(select(.u <= 1)) | length)/5 | \(map(select(.c <= 1)) | length)/5 |"' \
+        "$outdir/$name"-seed[1-5].json)
+      echo "$row"
     done
-    row=$(jq -s -r --arg t "$trace" '
-      def spread(f; k): (map(f) | sort) as $v | "\($v[0]*k|round/k)x / \($v[2]*k|round/k)x / \($v[4]*k|round/k)x";
-      map(.strategies as $s | {u: (if $s["virtual-node"].unserved_fraction > 0 then $s.spillway.unserved_fraction / $s["virtual-node"].unserved_fraction elif $s.spillway.unserved_fraction > 0 then 1e9 else 1 end),
-                               c: ($s.spillway.cost_total / $s["virtual-node"].cost_total)}) |
-      "| \($t) | \(spread(.u; 1000)) | \(spread(.c; 10000)) | \(map(select(.u <= 1)) | length)/5 | \(map(select(.c <= 1)) | length)/5 |"' \
-      "$outdir/$name"-seed[1-5].json)
-    echo "$row"
-  done
   done
 } > "$out"
 cat "$out"

@@ -40,6 +40,14 @@ now() { date +%s.%N; }
 # only the other's is 0): one definition for every table below.
 JQ_RATIO='def ratio(a; b; k): if b > 0 then (a / b * k | round / k | tostring) + "x" elif a > 0 then "inf" else "n/a" end;'
 
+# The default scenario with one sed edit, written to OUT; stops the script
+# when the edit did not take (WANT not found in OUT): a table must never show
+# the default scenario under another name.
+scenario_variant() { # OUT SED_EXPR WANT
+  sed "$2" config/scenarios/default.yaml > "$1"
+  grep -q -- "$3" "$1" || { echo "error: could not write $1 from the default scenario (no '$3')" >&2; exit 1; }
+}
+
 # Five years of hourly arrivals: a daily and a weekly cycle, a yearly drift and
 # ±5 % deterministic noise (awk's srand(12)), about 360,000 arrivals an hour.
 five_years_hourly() {
@@ -119,8 +127,7 @@ peak_rss_kb() {
   echo "| trace | spillway (80) | virtual-node (80) | virtual-node (76) | virtual-node (72) |"
   echo "|---|---:|---:|---:|---:|"
   for t in 76 72; do
-    sed "s/targetAverageValue: 80 /targetAverageValue: $t /" config/scenarios/default.yaml > "$outdir/default-target$t.yaml"
-    grep -q "targetAverageValue: $t " "$outdir/default-target$t.yaml" || { echo "error: could not set the target in the default scenario" >&2; exit 1; }
+    scenario_variant "$outdir/default-target$t.yaml" "s/targetAverageValue: 80 /targetAverageValue: $t /" "targetAverageValue: $t "
   done
   for csv in "$traces"/*.csv; do
     [ -e "$csv" ] || continue
@@ -144,8 +151,7 @@ peak_rss_kb() {
   echo "|---|---:|---:|---:|---:|---:|"
   sed '/scaleUpQuery:/d' config/scenarios/default.yaml > "$outdir/default-nosignal.yaml"
   for r in 10 25; do
-    sed "s/^\( *\)scaleUpQuery: \(.*\)$/\1scaleUpQuery: \2\n\1scaleUpMinRisePercent: $r/" config/scenarios/default.yaml > "$outdir/default-rise$r.yaml"
-    grep -q "scaleUpMinRisePercent: $r" "$outdir/default-rise$r.yaml" || { echo "error: could not set scaleUpMinRisePercent in the default scenario" >&2; exit 1; }
+    scenario_variant "$outdir/default-rise$r.yaml" "s/^\( *\)scaleUpQuery: \(.*\)$/\1scaleUpQuery: \2\n\1scaleUpMinRisePercent: $r/" "scaleUpMinRisePercent: $r"
   done
   grep -q scaleUpQuery "$outdir/default-nosignal.yaml" && { echo "error: could not remove scaleUpQuery from the default scenario" >&2; exit 1; }
   for csv in "$traces"/*.csv; do
@@ -174,8 +180,7 @@ peak_rss_kb() {
   echo "|---|---:|---:|---:|---:|---:|"
   caps=(3 4 5 10)
   for c in "${caps[@]}"; do
-    sed "s/^\( *\)horizon: \(.*\)$/\1horizon: \2\n\1maxAddPercent: $c/" config/scenarios/default.yaml > "$outdir/default-cap$c.yaml"
-    grep -q "maxAddPercent: $c" "$outdir/default-cap$c.yaml" || { echo "error: could not set predict.maxAddPercent in the default scenario" >&2; exit 1; }
+    scenario_variant "$outdir/default-cap$c.yaml" "s/^\( *\)horizon: \(.*\)$/\1horizon: \2\n\1maxAddPercent: $c/" "maxAddPercent: $c"
   done
   for csv in "$traces"/*.csv; do
     [ -e "$csv" ] || continue
@@ -189,6 +194,14 @@ peak_rss_kb() {
     cell=$(rel "$outdir/$name.json")
     echo "$row | $cell |"
   done
+  echo
+  printf 'Unserved vs vm-only with maxAddPercent 4:'
+  for csv in "$traces"/*.csv; do
+    [ -e "$csv" ] || continue
+    name="$(basename "$csv" .csv)"
+    printf ' %s %s;' "$name" "$(jq -r "$JQ_RATIO"'ratio(.strategies.spillway.unserved_fraction; .strategies["vm-only"].unserved_fraction; 100)' "$outdir/$name-cap4.json")"
+  done
+  echo
   # The comparison at other seeds (ACI and node latencies, failures): is the
   # default seed's verdict luck? Five seeds, Spillway's ratios to virtual-node.
   echo

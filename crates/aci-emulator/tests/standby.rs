@@ -121,19 +121,22 @@ async fn counts(env: &Env, pool: &str) -> (u64, u64, u64) {
 
 /// A profile and a pool of `max_ready`, created and left to fill.
 async fn ready_pool(env: &Env, max_ready: u64) {
+    ready_pool_in_zones(env, max_ready, &[]).await;
+}
+
+/// [`ready_pool`] with its instances spread over `zones` (none: no zones).
+async fn ready_pool_in_zones(env: &Env, max_ready: u64, zones: &[&str]) {
     assert_eq!(
         put_json(env, &profile_url(env, "cgp"), &profile_body("nginx"))
             .await
             .0,
         201
     );
-    let r = send(
-        env,
-        reqwest::Method::PUT,
-        &pool_url(env, "pool-1"),
-        Some(&pool_body("cgp", Some(1), max_ready)),
-    )
-    .await;
+    let mut body = pool_body("cgp", Some(1), max_ready);
+    if !zones.is_empty() {
+        body["properties"]["zones"] = json!(zones);
+    }
+    let r = send(env, reqwest::Method::PUT, &pool_url(env, "pool-1"), Some(&body)).await;
     assert_eq!(r.status().as_u16(), 201);
     let op = header(&r, "azure-asyncoperation").expect("Azure-AsyncOperation");
     assert!(op.starts_with(env.base()), "{op}");
@@ -302,16 +305,7 @@ async fn a_claim_is_served_from_the_pool_and_refilled() {
 #[tokio::test]
 async fn a_claimed_group_keeps_its_pool_instance_zone_and_dns() {
     let env = start(standby_config()).await;
-    assert_eq!(
-        put_json(&env, &profile_url(&env, "cgp"), &profile_body("nginx"))
-            .await
-            .0,
-        201
-    );
-    let mut pool = pool_body("cgp", Some(1), 2);
-    pool["properties"]["zones"] = json!(["1", "2"]);
-    assert_eq!(put_json(&env, &pool_url(&env, "pool-1"), &pool).await.0, 201);
-    tokio::time::sleep(REFILL + Duration::from_millis(100)).await;
+    ready_pool_in_zones(&env, 2, &["1", "2"]).await;
     // The claim asks for a zone and DNS settings the warm instance does not have.
     let mut claim = claim_body("cgp", 1, "pool-1", true);
     claim["zones"] = json!(["3"]);

@@ -170,36 +170,38 @@ peak_rss_kb() {
     vn=$(jq -r '.strategies["virtual-node"] | "\(.unserved_fraction*100*1000|round/1000)% / \(.cost_total*100|round/100)"' "$outdir/$name.json")
     echo "| $name | $no | $def | $r10 | $r25 | $vn |"
   done
-  # How much the signal may add (`predict.maxAddPercent`, default 50, shared
-  # with the forecast): the knob that moves Spillway along the line between
-  # less unserved demand and less money.
+  # How much the signal may add: the larger of `predict.maxAddPercent` of the
+  # HPA's answer and `predict.maxAddReplicas` (defaults 2 and 2, shared with
+  # the forecast). Variants named rRpP; r1p50 is the default before
+  # maxAddReplicas existed (50 %, at least one replica).
   echo
-  echo "Spillway's scale-up signal capped (default scenario with predict.maxAddPercent; unserved / cost, and the ratios to virtual-node's):"
+  echo "Spillway's scale-up signal capped (default scenario with predict.maxAddReplicas / maxAddPercent; unserved / cost, and the ratios to virtual-node's):"
   echo
-  echo "| trace | maxAddPercent 3 | 4 | 5 | 10 | 50 (default) |"
+  echo "| trace | 1 / 3 % | 1 / 4 % | 1 / 50 % (before) | 3 / 2 % | 2 / 2 % (default) |"
   echo "|---|---:|---:|---:|---:|---:|"
-  caps=(3 4 5 10)
+  caps=(r1p3 r1p4 r1p50 r3p2)
   for c in "${caps[@]}"; do
-    scenario_variant "$outdir/default-cap$c.yaml" "s/^\( *\)horizon: \(.*\)$/\1horizon: \2\n\1maxAddPercent: $c/" "maxAddPercent: $c"
+    r=${c#r}; r=${r%p*}; p=${c#*p}
+    scenario_variant "$outdir/default-$c.yaml" "s/^\( *\)horizon: \(.*\)$/\1horizon: \2\n\1maxAddPercent: $p\n\1maxAddReplicas: $r/" "maxAddReplicas: $r"
   done
   for csv in "$traces"/*.csv; do
     [ -e "$csv" ] || continue
     name="$(basename "$csv" .csv)"
     row="| $name"
     for c in "${caps[@]}"; do
-      "$bin" simulate --scenario "$outdir/default-cap$c.yaml" --trace "$csv" --json "$outdir/$name-cap$c.json" --report /dev/null "${extra[@]}" >/dev/null
-      cell=$(rel "$outdir/$name-cap$c.json")
+      "$bin" simulate --scenario "$outdir/default-$c.yaml" --trace "$csv" --json "$outdir/$name-$c.json" --report /dev/null "${extra[@]}" >/dev/null
+      cell=$(rel "$outdir/$name-$c.json")
       row="$row | $cell"
     done
     cell=$(rel "$outdir/$name.json")
     echo "$row | $cell |"
   done
   echo
-  printf 'Unserved vs vm-only with maxAddPercent 4:'
+  printf 'Unserved vs vm-only with the earlier default (maxAddPercent 50, maxAddReplicas 1):'
   for csv in "$traces"/*.csv; do
     [ -e "$csv" ] || continue
     name="$(basename "$csv" .csv)"
-    printf ' %s %s;' "$name" "$(jq -r "$JQ_RATIO"'ratio(.strategies.spillway.unserved_fraction; .strategies["vm-only"].unserved_fraction; 100)' "$outdir/$name-cap4.json")"
+    printf ' %s %s;' "$name" "$(jq -r "$JQ_RATIO"'ratio(.strategies.spillway.unserved_fraction; .strategies["vm-only"].unserved_fraction; 100)' "$outdir/$name-r1p50.json")"
   done
   echo
   # The comparison at other seeds (ACI and node latencies, failures): is the
@@ -209,10 +211,10 @@ peak_rss_kb() {
   echo
   echo "| trace | unserved ratio | cost ratio | seeds where Spillway's unserved ≤ virtual-node's | seeds where its cost ≤ virtual-node's |"
   echo "|---|---:|---:|---:|---:|"
-  for variant in "" cap4; do
-    if [ "$variant" = cap4 ]; then
+  for variant in "" r1p50; do
+    if [ "$variant" = r1p50 ]; then
       echo
-      echo "The same with predict.maxAddPercent 4:"
+      echo "The same with the earlier default (predict.maxAddPercent 50, maxAddReplicas 1):"
       echo
       echo "| trace | unserved ratio | cost ratio | seeds where Spillway's unserved ≤ virtual-node's | seeds where its cost ≤ virtual-node's |"
       echo "|---|---:|---:|---:|---:|"
@@ -233,6 +235,24 @@ peak_rss_kb() {
         "| \($t) | \(spread(.u; 1000)) | \(spread(.c; 10000)) | \(map(select(.u <= 1)) | length)/5 | \(map(select(.c <= 1)) | length)/5 |"' \
         "$outdir/$name"-seed[1-5].json)
       echo "$row"
+    done
+  done
+  # Standby pools (`simulate --standby-pool`): the default policy without a
+  # pool (spillway) and with one (spillway-standby), from the same run.
+  echo
+  echo "Standby pools (default scenario, seed 42; spillway without → spillway-standby with the pool):"
+  echo
+  echo "| trace | pool | unserved without → with | shortfall r·s without → with | cost without → with | of which pool | hits / misses |"
+  echo "|---|---|---:|---:|---:|---:|---:|"
+  for csv in "$traces"/*.csv; do
+    [ -e "$csv" ] || continue
+    name="$(basename "$csv" .csv)"
+    for pool in 5 forecast:10; do
+      "$bin" simulate --trace "$csv" --standby-pool "$pool" --json "$outdir/$name-pool.json" --report /dev/null "${extra[@]}" >/dev/null
+      jq -r --arg t "$name" --arg pool "$pool" '.strategies as $s | $s.spillway as $a | $s["spillway-standby"] as $b |
+        def pct(x): "\(x*100*1000|round/1000)%";
+        def usd(x): "\(x*100|round/100)";
+        "| \($t) | \(if $pool == "5" then "fixed 5" else "forecast ≤ 10" end) | \(pct($a.unserved_fraction)) → \(pct($b.unserved_fraction)) | \($a.shortfall_replica_seconds|round) → \($b.shortfall_replica_seconds|round) | \(usd($a.cost_total)) → \(usd($b.cost_total)) | \(usd($b.cost_pool)) | \($b.pool_hits) / \($b.pool_misses) |"' "$outdir/$name-pool.json"
     done
   done
 } > "$out"

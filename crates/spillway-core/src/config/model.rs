@@ -266,7 +266,8 @@ pub struct PrometheusMetric {
     /// The same quantity over a shorter window (e.g. `[30s]` where `query`
     /// has `[2m]`), read beside it. It sees a rise before the averaged
     /// metric does and may only add replicas on top of the HPA's answer
-    /// (capped by `predict.maxAddPercent`); scale-down keeps HPA semantics.
+    /// (capped by `predict.maxAddPercent` / `maxAddReplicas`); scale-down
+    /// keeps HPA semantics.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scale_up_query: Option<String>,
     /// The `scaleUpQuery` acts only when it reads at least this many percent

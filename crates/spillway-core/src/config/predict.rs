@@ -48,9 +48,16 @@ pub struct Predict {
     /// Percentile over the past seasons' values.
     #[serde(default = "defaults::percentile")]
     pub percentile: u32,
-    /// A forecast adds at most this percentage over the reactive replicas.
+    /// A forecast (or a `scaleUpQuery`) adds at most the larger of this
+    /// percentage of the reactive replicas and `max_add_replicas`, as the
+    /// HPA's `Percent` and `Pods` scaling policies combine under
+    /// `selectPolicy: Max`.
     #[serde(default = "defaults::max_add_percent")]
     pub max_add_percent: u32,
+    /// See `max_add_percent`: the allowance in replicas, which small
+    /// workloads reach before the percentage gives a whole replica.
+    #[serde(default = "defaults::max_add_replicas")]
+    pub max_add_replicas: u32,
     /// While the recent relative forecast error is above this percentage
     /// the forecast does not act (reactive only).
     #[serde(default = "defaults::max_error_percent")]
@@ -93,6 +100,7 @@ impl Default for Predict {
             season_count: defaults::season_count(),
             percentile: defaults::percentile(),
             max_add_percent: defaults::max_add_percent(),
+            max_add_replicas: defaults::max_add_replicas(),
             max_error_percent: defaults::max_error_percent(),
         }
     }
@@ -138,6 +146,12 @@ impl Predict {
                 format!("{} is more than 1000", self.max_add_percent),
             ));
         }
+        if !(1..=1000).contains(&self.max_add_replicas) {
+            out.push((
+                "maxAddReplicas",
+                format!("{} must be between 1 and 1000", self.max_add_replicas),
+            ));
+        }
         if !(1..=1000).contains(&self.max_error_percent) {
             out.push((
                 "maxErrorPercent",
@@ -165,8 +179,15 @@ mod defaults {
     pub fn percentile() -> u32 {
         90
     }
+    /// With `max_add_replicas`: two replicas ahead of the HPA up to 100
+    /// replicas, 2 % above. What the scale-up signal adds beyond that buys
+    /// less unserved demand for more money than virtual nodes spend
+    /// (README, Performance: "How much the signal may add").
     pub fn max_add_percent() -> u32 {
-        50
+        2
+    }
+    pub fn max_add_replicas() -> u32 {
+        2
     }
     pub fn max_error_percent() -> u32 {
         30

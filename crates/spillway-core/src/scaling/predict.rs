@@ -125,20 +125,21 @@ fn keep_highest(
     }
 }
 
-/// At most `maxAddPercent` over the reactive `raw` (at least one replica),
-/// and never above `maxReplicas`.
+/// At most the larger of `maxAddPercent` of the reactive `raw` and
+/// `maxAddReplicas` over it, and never above `maxReplicas`.
 fn capped(policy: &Policy, wanted: u32, raw: u32) -> u32 {
-    let room = (f64::from(raw) * f64::from(policy.predict.max_add_percent) / 100.0).ceil() as u32;
+    let p = &policy.predict;
+    let by_percent = (f64::from(raw) * f64::from(p.max_add_percent) / 100.0).ceil() as u32;
     wanted
-        .min(raw.saturating_add(room.max(1)))
+        .min(raw.saturating_add(by_percent.max(p.max_add_replicas)))
         .min(policy.max_replicas)
 }
 
 fn cap_note(policy: &Policy, wanted: u32, capped: u32) -> String {
     if capped < wanted {
         format!(
-            ", capped to {capped} (predict.maxAddPercent {})",
-            policy.predict.max_add_percent
+            ", capped to {capped} (predict.maxAddPercent {}, maxAddReplicas {})",
+            policy.predict.max_add_percent, policy.predict.max_add_replicas
         )
     } else {
         String::new()

@@ -351,14 +351,19 @@ fn run_with_signal(
     )
 }
 
+/// A policy whose `scaleUpQuery` may add up to 50 % over the HPA's answer.
+fn signal_policy(extra: &str) -> Policy {
+    policy(&format!(
+        "- name: web\n  target: {{namespace: shop, name: web}}\n  minReplicas: 1\n  maxReplicas: 1000\n  behavior: {{scaleDown: {{stabilizationWindow: 0s}}}}\n  predict: {{maxAddPercent: 50}}\n  metrics:\n  - prometheus: {{query: 'sum(rate(x[2m]))', scaleUpQuery: 'sum(rate(x[30s]))', {extra}targetAverageValue: 100}}\n"
+    ))
+}
+
 /// The shorter window sees a step the averaged metric does not show yet:
 /// replicas for it at once (within `maxAddPercent`), and once it reads no
 /// higher than the metric, the HPA's answer alone, with no window held.
 #[test]
 fn a_scale_up_query_adds_replicas_before_the_averaged_metric_shows_the_rise() {
-    let p = policy(
-        "- name: web\n  target: {namespace: shop, name: web}\n  minReplicas: 1\n  maxReplicas: 100\n  behavior: {scaleDown: {stabilizationWindow: 0s}}\n  metrics:\n  - prometheus: {query: 'sum(rate(x[2m]))', scaleUpQuery: 'sum(rate(x[30s]))', targetAverageValue: 100}\n",
-    );
+    let p = signal_policy("");
     let mut state = PolicyState::default();
     let d = run_with_signal(&p, 1000.0, 1000.0, 10, 0, &mut state);
     assert_eq!(d.replicas, 10);
@@ -395,9 +400,7 @@ fn a_scale_up_query_adds_replicas_before_the_averaged_metric_shows_the_rise() {
 /// averaged metric (noise) adds nothing; a rise past the threshold does.
 #[test]
 fn a_scale_up_query_below_its_minimum_rise_adds_nothing() {
-    let p = policy(
-        "- name: web\n  target: {namespace: shop, name: web}\n  minReplicas: 1\n  maxReplicas: 100\n  behavior: {scaleDown: {stabilizationWindow: 0s}}\n  metrics:\n  - prometheus: {query: 'sum(rate(x[2m]))', scaleUpQuery: 'sum(rate(x[30s]))', scaleUpMinRisePercent: 20, targetAverageValue: 100}\n",
-    );
+    let p = signal_policy("scaleUpMinRisePercent: 20, ");
     let mut state = PolicyState::default();
     assert_eq!(
         run_with_signal(&p, 1000.0, 1000.0, 10, 0, &mut state).replicas,
@@ -408,15 +411,65 @@ fn a_scale_up_query_below_its_minimum_rise_adds_nothing() {
     let d = run_with_signal(&p, 1000.0, 1210.0, 10, 30, &mut state);
     assert_eq!(d.replicas, 13, "21 % above: acts: {:?}", d.reasons);
     // The same 19 % rise acts without a threshold.
-    let plain = policy(
-        "- name: web\n  target: {namespace: shop, name: web}\n  minReplicas: 1\n  maxReplicas: 100\n  behavior: {scaleDown: {stabilizationWindow: 0s}}\n  metrics:\n  - prometheus: {query: 'sum(rate(x[2m]))', scaleUpQuery: 'sum(rate(x[30s]))', targetAverageValue: 100}\n",
-    );
+    let plain = signal_policy("");
     let mut state = PolicyState::default();
     run_with_signal(&plain, 1000.0, 1000.0, 10, 0, &mut state);
     assert_eq!(
         run_with_signal(&plain, 1000.0, 1190.0, 10, 15, &mut state).replicas,
         12
     );
+}
+
+/// By default the signal adds at most the larger of 2 % and 2 replicas,
+/// as the HPA combines a `Percent` and a `Pods` policy under
+/// `selectPolicy: Max`; either part can be raised alone.
+#[test]
+fn the_signal_adds_the_larger_of_max_add_percent_and_max_add_replicas() {
+    let with = |predict: &str| {
+        policy(&format!(
+            "- name: web\n  target: {{namespace: shop, name: web}}\n  minReplicas: 1\n  maxReplicas: 1000\n  behavior: {{scaleDown: {{stabilizationWindow: 0s}}}}\n{predict}  metrics:\n  - prometheus: {{query: 'sum(rate(x[2m]))', scaleUpQuery: 'sum(rate(x[30s]))', targetAverageValue: 100}}\n"
+        ))
+    };
+    // (predict block, reactive replicas, what the signal may reach)
+    for (predict, reactive, reach) in [
+        ("", 10, 12),                                 // 2 % of 10 is under 2 replicas
+        ("", 100, 102),                               // 2 % of 100 is 2 replicas
+        ("", 300, 306),                               // 2 % of 300 is 6
+        ("  predict: {maxAddReplicas: 5}\n", 10, 15), // the replicas part raised
+        ("  predict: {maxAddPercent: 30}\n", 10, 13), // the percent part raised
+        ("  predict: {maxAddReplicas: 1, maxAddPercent: 0}\n", 300, 301),
+    ] {
+        let p = with(predict);
+        let value = f64::from(reactive) * 100.0;
+        let mut state = PolicyState::default();
+        run_with_signal(&p, value, value, reactive, 0, &mut state);
+        let d = run_with_signal(&p, value, value * 3.0, reactive, 15, &mut state);
+        assert_eq!(d.replicas, reach, "{predict:?} from {reactive}: {:?}", d.reasons);
+        assert!(
+            d.reasons
+                .iter()
+                .any(|r| r.code == ReasonCode::ScaleUpSignal && r.message.contains("maxAddReplicas")),
+            "the reason names the cap: {:?}",
+            d.reasons
+        );
+    }
+}
+
+/// `maxAddReplicas` below 1 would let a percentage round the signal away
+/// on small workloads: refused, naming the field.
+#[test]
+fn max_add_replicas_must_be_at_least_one() {
+    let yaml = format!(
+        "{HEAD}- name: web\n  target: {{namespace: shop, name: web}}\n  maxReplicas: 10\n  predict: {{maxAddReplicas: 0}}\n  metrics:\n  - prometheus: {{query: q, targetAverageValue: 100}}\n"
+    );
+    let loaded = config::load(&yaml).unwrap_or_else(|e| panic!("{e}"));
+    let e = loaded.policies[0]
+        .result
+        .clone()
+        .expect_err("maxAddReplicas 0 is refused");
+    let text = format!("{e:?}");
+    assert!(text.contains("policies[0].predict.maxAddReplicas"), "{text}");
+    assert!(text.contains("must be between 1 and 1000"), "{text}");
 }
 
 #[test]

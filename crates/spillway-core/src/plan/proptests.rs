@@ -2,11 +2,14 @@
 
 #![allow(clippy::unwrap_used)]
 
+use std::sync::Arc;
+
 use proptest::prelude::*;
 
 use super::testkit::{World, policy_with, policy_with_metric};
 use super::*;
 use crate::burst::{BurstReplica, BurstState};
+use crate::config::Policy;
 use crate::snapshot::VmPodState;
 
 #[derive(Debug, Clone)]
@@ -238,11 +241,15 @@ proptest! {
     /// whatever it reads, higher or lower than the HPA metric, the plan
     /// wants at least the replicas of the plan without it, and when it
     /// wants more, the reason says so; with or without a minimum rise.
+    /// It adds at most the larger of `maxAddPercent` of the plan without
+    /// it and `maxAddReplicas`.
     #[test]
     fn a_scale_up_signal_never_lowers_the_desired_replicas(
         c in case(),
         factors in proptest::collection::vec(0.0f64..3.0, 40),
         min_rise in prop_oneof![Just(0u32), 1u32..60],
+        max_add_percent in 0u32..80,
+        max_add_replicas in 1u32..8,
     ) {
         let mut w = world(&c);
         let reactive = w.policy.clone();
@@ -251,7 +258,10 @@ proptest! {
         } else {
             format!("scaleUpQuery: fast, scaleUpMinRisePercent: {min_rise}")
         };
-        let with_signal = policy_with_metric(&burst_block(&c), &signal);
+        let mut capped = Policy::clone(&policy_with_metric(&burst_block(&c), &signal));
+        capped.predict.max_add_percent = max_add_percent;
+        capped.predict.max_add_replicas = max_add_replicas;
+        let with_signal = Arc::new(capped);
         w.policy = with_signal.clone();
         for (i, (demand, event)) in c.ticks.clone().into_iter().enumerate() {
             w.scale_up_demand = Some(w.demand * factors[i % factors.len()]);
@@ -265,6 +275,10 @@ proptest! {
             if with.desired_replicas > without.desired_replicas {
                 prop_assert!(with.reasons.iter().any(|r| r.code == crate::plan::ReasonCode::ScaleUpSignal), "{:?}", with.reasons);
             }
+            let allowance = (without.desired_replicas * max_add_percent).div_ceil(100).max(max_add_replicas);
+            prop_assert!(with.desired_replicas <= without.desired_replicas + allowance,
+                "the signal added {} over {} (allowance {allowance}): {:?}",
+                with.desired_replicas - without.desired_replicas, without.desired_replicas, with.reasons);
             w.state = next;
             w.apply(&with);
             w.demand = demand;

@@ -4,8 +4,9 @@
 //! replicas on top of the HPA's answer (reactive recommendation, behavior,
 //! stabilization), so it can never be the reason for a scale-in, and it is
 //! not recorded as a recommendation, so a forecast that passed or was wrong
-//! costs no scale-down window; what it adds is capped (`maxAddPercent`);
-//! and while its recent error is large (`maxErrorPercent`) it does not act.
+//! costs no scale-down window; what it adds is capped (`maxAddPercent`,
+//! `maxAddReplicas`); and while its recent error is large
+//! (`maxErrorPercent`) it does not act.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;

@@ -237,6 +237,22 @@ peak_rss_kb() {
       echo "$row"
     done
   done
+  # A peak larger than the burst's caps (burst.maxReplicas 100 of the
+  # default scenario): what the burst side cannot take must reach the
+  # cluster autoscaler (vmOverflow: auto leaves it Pending).
+  echo
+  echo "At a larger peak (--peak-replicas 200, beyond the default scenario's burst.maxReplicas 100; unserved / cost):"
+  echo
+  echo "| trace | spillway | virtual-node | vm-only | spillway vs virtual-node (unserved, cost) |"
+  echo "|---|---:|---:|---:|---:|"
+  for csv in "$traces"/*.csv; do
+    [ -e "$csv" ] || continue
+    name="$(basename "$csv" .csv)"
+    "$bin" simulate --trace "$csv" --peak-replicas 200 --json "$outdir/$name-peak200.json" --report /dev/null "${extra[@]}" >/dev/null
+    jq -r --arg t "$name" "$JQ_RATIO"'.strategies as $s |
+      def fig(x): "\(x.unserved_fraction*100*1000|round/1000)% / \(x.cost_total*100|round/100)";
+      "| \($t) | \(fig($s.spillway)) | \(fig($s["virtual-node"])) | \(fig($s["vm-only"])) | \(ratio($s.spillway.unserved_fraction; $s["virtual-node"].unserved_fraction; 100)), \(ratio($s.spillway.cost_total; $s["virtual-node"].cost_total; 1000)) |"' "$outdir/$name-peak200.json"
+  done
   # Standby pools (`simulate --standby-pool`): the default policy without a
   # pool (spillway) and with one (spillway-standby), from the same run.
   echo

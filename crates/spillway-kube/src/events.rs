@@ -107,6 +107,7 @@ pub fn plan_notices(plan: &Plan) -> Vec<Notice> {
                     ReasonCode::ClampedToMin,
                     ReasonCode::ClampedToMax,
                     ReasonCode::VmCapped,
+                    ReasonCode::OverflowPending,
                 ],
                 "Scale",
             ),

@@ -112,6 +112,62 @@ fn with_a_cluster_autoscaler_vm_replicas_backfill_the_burst_without_a_gap() {
     }
 }
 
+/// `vmOverflow: auto` with ACI cheaper than a VM slot keeps the overflow
+/// on ACI, but only as far as the burst side can take it: a step beyond
+/// the nodes plus `burst.maxReplicas` leaves the rest Pending, the cluster
+/// autoscaler grows the pool for it, and Spillway serves at least what the
+/// HPA with the autoscaler alone serves. (Before, the rest was capped away:
+/// the pool never grew and the step was never served.)
+#[test]
+fn auto_leaves_what_the_burst_cannot_take_to_the_cluster_autoscaler() {
+    let k = Knobs {
+        add: 2000.0,
+        down: None,
+        duration: 2700,
+        max_nodes: 10,
+        autoscaler: true,
+        vm_overflow: "auto",
+        burst_max: 3,
+        // A node of 5 slots at 1 per hour: 0.2 per replica-hour, far above
+        // ACI's ~0.0225 for half a vCPU and GB, so `auto` keeps to ACI.
+        vm_price: Some(1.0),
+        ..Knobs::default()
+    };
+    let o = simulate(&k);
+    let sp = run(&o, Strategy::Spillway);
+    let vm_only = run(&o, Strategy::VmOnly);
+    let plans = sp.plans.as_ref().expect("plans kept");
+    assert!(
+        plans
+            .iter()
+            .any(|p| p.reasons.iter().any(|r| r.starts_with("placement_aci"))),
+        "ACI is the cheaper side here"
+    );
+    assert!(
+        plans
+            .iter()
+            .any(|p| p.reasons.iter().any(|r| r.starts_with("overflow_pending"))),
+        "the rest is left Pending"
+    );
+    let tl = sp.timeline.as_ref().expect("timeline kept");
+    assert!(
+        tl.iter().any(|s| s.nodes_ready > k.nodes),
+        "the autoscaler added nodes"
+    );
+    assert_eq!(sp.figures.peak_burst_replicas, u64::from(k.burst_max));
+    assert!(
+        sp.figures.unserved_fraction <= vm_only.figures.unserved_fraction,
+        "spillway left {} unserved, the HPA with the autoscaler alone {}",
+        sp.figures.unserved_fraction,
+        vm_only.figures.unserved_fraction
+    );
+    let last = tl.last().expect("samples");
+    assert!(
+        f64::from(last.vm_ready + last.burst_serving) * CAPACITY_PER_REPLICA >= last.demand,
+        "the step is served by the end: {last:?}"
+    );
+}
+
 #[test]
 fn the_budget_cap_is_never_exceeded() {
     // One group of 0.5 vCPU / 0.5 GB costs (0.5·0.0000113 + 0.5·0.0000012)·3600 per hour.

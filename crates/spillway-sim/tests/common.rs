@@ -20,6 +20,9 @@ pub struct Knobs {
     pub max_hourly_cost: Option<f64>,
     pub burst_max: u32,
     pub aci_failure: f64,
+    /// A node's price per hour in the policy's `pricing.vm` (what
+    /// `vmOverflow: auto` compares ACI with); none: no VM prices.
+    pub vm_price: Option<f64>,
 }
 
 impl Default for Knobs {
@@ -37,6 +40,7 @@ impl Default for Knobs {
             max_hourly_cost: None,
             burst_max: 30,
             aci_failure: 0.0,
+            vm_price: None,
         }
     }
 }
@@ -56,6 +60,10 @@ pub fn yaml(k: &Knobs) -> String {
     let budget = k
         .max_hourly_cost
         .map(|c| format!("\n      maxHourlyCost: {c}"))
+        .unwrap_or_default();
+    let pricing = k
+        .vm_price
+        .map(|p| format!("\n  pricing: {{ vm: [{{ pricePerHour: {p} }}] }}"))
         .unwrap_or_default();
     format!(
         r#"
@@ -93,7 +101,7 @@ config:
   azure:
     subscriptionId: 00000000-0000-0000-0000-000000000000
     resourceGroup: rg
-    location: westeurope
+    location: westeurope{pricing}
   metricSources:
     prometheus: {{ url: "http://prometheus:9090" }}
   interval: {INTERVAL}s

@@ -37,6 +37,11 @@ pub struct BurstInput<'a> {
 
 pub struct BurstDecision {
     pub target: u32,
+    /// Burst replicas wanted (`create_target`) that the burst side cannot
+    /// take: above its caps (maxReplicas, budget, quota, a template ACI
+    /// cannot run) or with no location to create in. Not what pacing or
+    /// the zone spread holds back: those pass within minutes.
+    pub unplaced: u32,
     pub creates: Vec<CreateGroup>,
     pub drains: Vec<String>,
     pub deletes: Vec<DeleteGroup>,
@@ -320,7 +325,8 @@ pub fn decide(input: &BurstInput<'_>, state: &mut PolicyState) -> BurstDecision 
         .filter(|d| d.cause == DeleteCause::Unneeded)
         .count() as u32;
     let room = cap.saturating_sub(live_now - freed);
-    let creates = plan_creates(input, creates_wanted, room, &mut spread, &mut reasons);
+    let (creates, no_location) = plan_creates(input, creates_wanted, room, &mut spread, &mut reasons);
+    let unplaced = input.create_target.saturating_sub(target) + no_location;
     if !drains.is_empty() {
         reasons.push(reason(
             ReasonCode::Drain,
@@ -335,6 +341,7 @@ pub fn decide(input: &BurstInput<'_>, state: &mut PolicyState) -> BurstDecision 
     let remaining = n_active - removed_now + draining_left + drains.len() as u32 + creates.len() as u32;
     BurstDecision {
         target,
+        unplaced,
         creates,
         drains,
         deletes,
@@ -377,17 +384,20 @@ fn remove(
     }
 }
 
+/// The creates of this tick, and how many of them no location can take.
 fn plan_creates(
     input: &BurstInput<'_>,
     wanted: u32,
     room: u32,
     spread: &mut ZoneSpread,
     reasons: &mut Vec<Reason>,
-) -> Vec<CreateGroup> {
-    let Some(b) = input.burst else { return Vec::new() };
+) -> (Vec<CreateGroup>, u32) {
+    let Some(b) = input.burst else {
+        return (Vec::new(), 0);
+    };
     let mut n = wanted.min(room);
     if n == 0 {
-        return Vec::new();
+        return (Vec::new(), 0);
     }
     if let Some(h) = input.inventory.headroom.creates
         && h < n
@@ -426,7 +436,13 @@ fn plan_creates(
             code,
             format!("no location can take new groups ({})", why.join("; ")),
         ));
-        return Vec::new();
+        // Zones come back one by one: only a location down is unplaced.
+        let unplaced = if code == ReasonCode::NoLocationAvailable {
+            n
+        } else {
+            0
+        };
+        return (Vec::new(), unplaced);
     };
     if Some(location) != b.locations.first() {
         let primary = b.locations.first().map(String::as_str).unwrap_or_default();
@@ -459,7 +475,7 @@ fn plan_creates(
             requests: input.requests,
         });
     }
-    creates
+    (creates, 0)
 }
 
 fn no_zone_reason(why: NoZone, left: u32, location: &str, unusable: &BTreeMap<String, String>) -> Reason {

@@ -108,6 +108,7 @@ pub fn plan(input: &PlanInput<'_>, state: &PolicyState) -> (Plan, PolicyState) {
         (true, Some(since)) => Some(since),
         (true, None) => Some(now),
     };
+    let configured_overflow = overflow;
     let overflow = match overflow {
         VmOverflow::Auto if burst_policy.is_some() => {
             let (chosen, why) = placement::choose(
@@ -127,12 +128,6 @@ pub fn plan(input: &PlanInput<'_>, state: &PolicyState) -> (Plan, PolicyState) {
         Some(_) => vm::base_target(d, &vm_counts, fit.replicas, overflow),
         None => d,
     };
-    if base < d {
-        reasons.push(Reason {
-            code: ReasonCode::VmCapped,
-            message: format!("VM nodes hold {base} of {d} replicas; the rest stays on ACI (vmOverflow: cap)"),
-        });
-    }
     let soon = vm::expected_soon(&vm_counts, base, fit.replicas);
 
     // scaleInStabilization: burst replicas leave for falling demand only when
@@ -173,6 +168,35 @@ pub fn plan(input: &PlanInput<'_>, state: &PolicyState) -> (Plan, PolicyState) {
     );
     reasons.extend(decision.reasons);
 
+    // `auto` keeps the overflow on ACI only as far as the burst side can
+    // take it: what is above its caps (or finds no location) is left
+    // Pending, so that the cluster autoscaler grows the pool for it, as with
+    // `pending`. A configured `cap` is a fixed pool: nothing would come.
+    let base = if configured_overflow == VmOverflow::Auto
+        && overflow == VmOverflow::Cap
+        && decision.unplaced > 0
+    {
+        let pending = base.saturating_add(decision.unplaced).min(d);
+        reasons.push(Reason {
+            code: ReasonCode::OverflowPending,
+            message: format!(
+                "VM nodes hold {base} of {d} replicas and the burst side cannot take {} of the rest: {} left Pending for the cluster autoscaler (vmOverflow: auto)",
+                decision.unplaced,
+                pending - base
+            ),
+        });
+        pending
+    } else {
+        if base < d {
+            reasons.push(Reason {
+                code: ReasonCode::VmCapped,
+                message: format!(
+                    "VM nodes hold {base} of {d} replicas; the rest stays on ACI (vmOverflow: cap)"
+                ),
+            });
+        }
+        base
+    };
     let deployment_replicas =
         vm::deployment_target(base, &vm_counts, workload.spec_replicas, decision.remaining);
     let scale = (deployment_replicas != workload.spec_replicas).then_some(ScaleChange {

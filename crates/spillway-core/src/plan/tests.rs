@@ -74,6 +74,73 @@ fn burst_is_capped_by_max_replicas_and_budget() {
     assert!(p.has_reason(ReasonCode::BurstCappedBudget));
 }
 
+/// `vmOverflow: auto` while ACI is cheaper: the overflow goes to ACI as
+/// far as the burst side can take it, and what it cannot take (above its
+/// caps, or with no location to create in) is left Pending for the cluster
+/// autoscaler, as `pending` would. A configured `cap` (a fixed pool)
+/// leaves nothing Pending.
+#[test]
+fn auto_leaves_what_the_burst_cannot_take_pending() {
+    // 2 nodes of 4 cores at 1 per hour: 0.25 per replica-hour, ACI 0.045.
+    let priced = |burst: &str| {
+        let mut p = crate::config::Policy::clone(&policy(burst));
+        p.pricing.vm = vec![crate::config::VmPrice {
+            instance_type: None,
+            price_per_hour: 1.0,
+            discount: 0.0,
+        }];
+        World::new(std::sync::Arc::new(p), 2, 4000, 4)
+    };
+    // 15 replicas: 8 fit on the nodes, the burst takes 3 of the other 7.
+    let mut w = priced("{enabled: true, maxReplicas: 3}");
+    w.demand = 1500.0;
+    let p = w.tick();
+    assert!(p.has_reason(ReasonCode::PlacementAci), "{:?}", p.reasons);
+    assert_eq!(p.creates.len(), 3);
+    assert_eq!(
+        p.deployment_replicas, 12,
+        "8 on the nodes and 4 Pending: {:?}",
+        p.reasons
+    );
+    assert!(p.has_reason(ReasonCode::OverflowPending), "{:?}", p.reasons);
+    assert!(!p.has_reason(ReasonCode::VmCapped), "{:?}", p.reasons);
+    // The next tick, with the pods scheduled where they fit, keeps it so.
+    w.schedule();
+    w.make_ready();
+    let (again, _) = w.peek();
+    assert_eq!(again.deployment_replicas, 12, "{:?}", again.reasons);
+    assert!(again.creates.is_empty(), "{:?}", again.reasons);
+
+    // Within the burst's caps nothing is left Pending.
+    let mut w = priced("{enabled: true, maxReplicas: 10}");
+    w.demand = 1500.0;
+    let p = w.tick();
+    assert_eq!(p.deployment_replicas, 8, "{:?}", p.reasons);
+    assert_eq!(p.creates.len(), 7);
+    assert!(p.has_reason(ReasonCode::VmCapped), "{:?}", p.reasons);
+    assert!(!p.has_reason(ReasonCode::OverflowPending), "{:?}", p.reasons);
+
+    // No location can take creates: all of the overflow is left Pending.
+    let mut w = priced("{enabled: true, maxReplicas: 10}");
+    for l in ["westeurope", "northeurope"] {
+        w.inventory
+            .unavailable_locations
+            .insert(l.to_string(), "capacity".to_string());
+    }
+    w.demand = 1500.0;
+    let p = w.tick();
+    assert!(p.creates.is_empty());
+    assert_eq!(p.deployment_replicas, 15, "{:?}", p.reasons);
+    assert!(p.has_reason(ReasonCode::NoLocationAvailable), "{:?}", p.reasons);
+
+    // A configured cap is a fixed pool: the Deployment gets what fits.
+    let mut w = priced("{enabled: true, maxReplicas: 3, vmOverflow: cap}");
+    w.demand = 1500.0;
+    let p = w.tick();
+    assert_eq!(p.deployment_replicas, 8, "{:?}", p.reasons);
+    assert!(!p.has_reason(ReasonCode::OverflowPending), "{:?}", p.reasons);
+}
+
 #[test]
 fn backfill_is_make_before_break() {
     let mut w = spike_world("{enabled: true, maxReplicas: 20, drainGrace: 15s}");

@@ -231,6 +231,10 @@ pub enum ReasonCode {
     PlacementAci,
     /// `vmOverflow: auto` lets the overflow wait for new VM nodes this tick.
     PlacementVm,
+    /// `vmOverflow: auto` keeps the overflow on ACI, but the burst side
+    /// cannot take all of it (caps, no location): the rest is left Pending
+    /// for the cluster autoscaler.
+    OverflowPending,
     /// Fewer creates than wanted: more would break the template's zone
     /// spread (`maxSkew`) or its required anti-affinity on zone.
     ZoneSpreadLimited,
@@ -278,6 +282,7 @@ impl ReasonCode {
             ReasonCode::ScaleUpSignal => "scale_up_signal",
             ReasonCode::PlacementAci => "placement_aci",
             ReasonCode::PlacementVm => "placement_vm",
+            ReasonCode::OverflowPending => "overflow_pending",
             ReasonCode::ZoneSpreadLimited => "zone_spread_limited",
             ReasonCode::NoZoneAvailable => "no_zone_available",
             ReasonCode::ZoneRebalance => "zone_rebalance",

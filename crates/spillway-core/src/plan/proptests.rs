@@ -286,3 +286,36 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// `vmOverflow: auto` drops nothing: whether it keeps the overflow on
+    /// ACI (a VM slot dearer than an ACI replica, or a young overflow) or
+    /// sends it to new nodes, the Deployment and the burst target together
+    /// hold D every tick; what the burst's caps refuse is left Pending for
+    /// the cluster autoscaler. (A configured `cap` is a fixed pool and may
+    /// leave D unheld.)
+    #[test]
+    fn auto_overflow_holds_the_desired_replicas(c in case(), node_price in 0.01f64..2.0) {
+        let mut w = world(&c);
+        let mut p = Policy::clone(&policy_with(
+            &burst_block(&c).replace("vmOverflow: cap", "vmOverflow: auto").replace("vmOverflow: pending", "vmOverflow: auto"),
+            "  predict: {mode: off}\n",
+        ));
+        p.pricing.vm = vec![crate::config::VmPrice { instance_type: None, price_per_hour: node_price, discount: 0.0 }];
+        w.policy = Arc::new(p);
+        for (demand, event) in c.ticks.clone() {
+            let (plan, next) = w.peek();
+            if plan.desired_replicas > 0 {
+                prop_assert!(plan.deployment_replicas + plan.burst_target >= plan.desired_replicas,
+                    "D {} but the Deployment {} + burst {}: {:?}",
+                    plan.desired_replicas, plan.deployment_replicas, plan.burst_target, plan.reasons);
+            }
+            w.state = next;
+            w.apply(&plan);
+            w.demand = demand;
+            evolve(&mut w, event);
+        }
+    }
+}

@@ -175,6 +175,7 @@ pub fn plan(input: &PlanInput<'_>, state: &PolicyState) -> (Plan, PolicyState) {
     let base = if configured_overflow == VmOverflow::Auto
         && overflow == VmOverflow::Cap
         && decision.unplaced > 0
+        && base < d
     {
         let pending = base.saturating_add(decision.unplaced).min(d);
         reasons.push(Reason {

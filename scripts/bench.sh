@@ -170,6 +170,30 @@ peak_rss_kb() {
     vn=$(jq -r '.strategies["virtual-node"] | "\(.unserved_fraction*100*1000|round/1000)% / \(.cost_total*100|round/100)"' "$outdir/$name.json")
     echo "| $name | $no | $def | $r10 | $r25 | $vn |"
   done
+  # What headroom buys (warm replicas on VM room already paid for): off, a
+  # smaller cap, and without `minNodes` (only the room below the autoscaler's
+  # utilization threshold counts, wherever the pool stands).
+  echo
+  echo "Spillway's headroom (default scenario with headroom.maxAddReplicas / minNodes; unserved / cost, and the ratios to virtual-node's):"
+  echo
+  echo "| trace | off (0) | 3 / 3 | 7 / 0 | 7 / 3 (default) | virtual-node |"
+  echo "|---|---:|---:|---:|---:|---:|"
+  scenario_variant "$outdir/default-hr-off.yaml" "s/maxAddReplicas: 7 /maxAddReplicas: 0 /" "maxAddReplicas: 0 "
+  scenario_variant "$outdir/default-hr-3.yaml" "s/maxAddReplicas: 7 /maxAddReplicas: 3 /" "maxAddReplicas: 3 "
+  scenario_variant "$outdir/default-hr-nomin.yaml" "s/minNodes: 3 /minNodes: 0 /" "minNodes: 0 "
+  for csv in "$traces"/*.csv; do
+    [ -e "$csv" ] || continue
+    name="$(basename "$csv" .csv)"
+    row="| $name"
+    for v in hr-off hr-3 hr-nomin; do
+      "$bin" simulate --scenario "$outdir/default-$v.yaml" --trace "$csv" --json "$outdir/$name-$v.json" --report /dev/null "${extra[@]}" >/dev/null
+      cell=$(rel "$outdir/$name-$v.json")
+      row="$row | $cell"
+    done
+    cell=$(rel "$outdir/$name.json")
+    vn=$(jq -r '.strategies["virtual-node"] | "\(.unserved_fraction*100*1000|round/1000)% / \(.cost_total*100|round/100)"' "$outdir/$name.json")
+    echo "$row | $cell | $vn |"
+  done
   # How much the signal may add: the larger of `predict.maxAddPercent` of the
   # HPA's answer and `predict.maxAddReplicas` (defaults 2 and 2, shared with
   # the forecast). Variants named rRpP; r1p50 is the default before

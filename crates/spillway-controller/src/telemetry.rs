@@ -19,6 +19,7 @@ pub struct Metrics {
     pub vm_replicas: GaugeVec,
     pub burst_replicas: GaugeVec,
     pub vm_fit_replicas: GaugeVec,
+    pub headroom_replicas: GaugeVec,
     pub metric_value: GaugeVec,
     pub scale_decisions: IntCounterVec,
     pub aci_requests: IntCounterVec,
@@ -54,6 +55,7 @@ pub struct PolicySeries {
     pub vm_replicas: [Gauge; 4],
     pub burst_replicas: [Gauge; 4],
     pub vm_fit_replicas: Gauge,
+    pub headroom_replicas: Gauge,
     pub burst_cost_per_hour: Gauge,
     pub burst_cost_total: Counter,
     pub reconcile_duration: Histogram,
@@ -170,6 +172,12 @@ impl Metrics {
                 &r,
                 "spillway_vm_fit_replicas",
                 "More VM replicas the current nodes can take.",
+                &["policy"],
+            )?,
+            headroom_replicas: gauge_vec(
+                &r,
+                "spillway_headroom_replicas",
+                "Warm replicas the Deployment holds above the desired count (headroom).",
                 &["policy"],
             )?,
             metric_value: gauge_vec(
@@ -367,6 +375,7 @@ impl Metrics {
             gauge.set(f64::from(v));
         }
         series.vm_fit_replicas.set(f64::from(plan.vm_fit));
+        series.headroom_replicas.set(f64::from(plan.headroom_replicas));
         series.burst_cost_per_hour.set(plan.burst_hourly_cost);
         if !acting {
             return;
@@ -402,6 +411,7 @@ impl Metrics {
             vm_replicas: VM_STATES.map(|state| self.vm_replicas.with_label_values(&[policy, state])),
             burst_replicas: BURST_STATES.map(|state| self.burst_replicas.with_label_values(&[policy, state])),
             vm_fit_replicas: self.vm_fit_replicas.with_label_values(&one),
+            headroom_replicas: self.headroom_replicas.with_label_values(&one),
             burst_cost_per_hour: self.burst_cost_per_hour.with_label_values(&one),
             burst_cost_total: self.burst_cost_total.with_label_values(&one),
             reconcile_duration: self.reconcile_duration.with_label_values(&one),
@@ -419,6 +429,7 @@ impl Metrics {
         for g in [
             &self.desired_replicas,
             &self.vm_fit_replicas,
+            &self.headroom_replicas,
             &self.burst_cost_per_hour,
             &self.policy_enabled,
         ] {

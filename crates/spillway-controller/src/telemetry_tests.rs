@@ -21,6 +21,7 @@ fn plan(reasons: &[ReasonCode]) -> Plan {
         vm: VmCounts::default(),
         burst: BurstCounts::default(),
         vm_fit: 0,
+        headroom_replicas: 0,
         burst_hourly_cost: 0.0,
         forecast_replicas: None,
         standby: None,

@@ -32,6 +32,11 @@ mod tests;
 pub struct Fit {
     pub replicas: u32,
     pub eligible_nodes: u32,
+    /// With [`fit_replicas_below`]: of `replicas`, those that fit while the
+    /// eligible nodes' CPU and memory requests together stay below the
+    /// threshold's share of their allocatable; negative when the requests
+    /// are above it already (by that many replicas' worth, rounded up).
+    pub below_threshold: i64,
     pub notes: Vec<String>,
 }
 
@@ -54,6 +59,14 @@ const NODE_NAME_FIELD: &str = "metadata.name";
 /// self-matching anti-affinity term caps that at one. Anti-affinity terms on
 /// other topology keys are not evaluated and are reported in [`Fit::notes`].
 pub fn fit_replicas(cluster: &ClusterSnapshot, template: &PodTemplate) -> Fit {
+    fit_replicas_below(cluster, template, None)
+}
+
+/// [`fit_replicas`], and with `threshold` (a share of allocatable) also how
+/// many of those replicas fit while the eligible nodes' CPU and memory
+/// requests, summed, stay below it (the cluster autoscaler's scale-down
+/// utilization, averaged over the nodes the replicas spread over).
+pub fn fit_replicas_below(cluster: &ClusterSnapshot, template: &PodTemplate, threshold: Option<f64>) -> Fit {
     let nodes = cluster.nodes();
     let per_node_labels = rules_name_nodes(template);
 
@@ -92,6 +105,9 @@ pub fn fit_replicas(cluster: &ClusterSnapshot, template: &PodTemplate) -> Fit {
     };
 
     let mut replicas: u64 = 0;
+    // (cpu allocatable, cpu requested, memory allocatable, memory requested)
+    // over the eligible nodes, for `threshold`.
+    let mut totals = (0i64, 0i64, 0i64, 0i64);
     let mut eligible: u32 = 0;
     for (i, (free, &class)) in cluster.free().iter().zip(cluster.node_classes()).enumerate() {
         if !class_ok[class as usize] {
@@ -119,11 +135,40 @@ pub fn fit_replicas(cluster: &ClusterSnapshot, template: &PodTemplate) -> Fit {
             k = limit(k, allocatable.saturating_sub(requested), request);
         }
         replicas = replicas.saturating_add(k.unsigned_abs());
+        if threshold.is_some() {
+            let usage = &nodes[i];
+            totals.0 = totals.0.saturating_add(usage.node.allocatable.cpu_millis);
+            totals.1 = totals.1.saturating_add(usage.requested.cpu_millis);
+            totals.2 = totals.2.saturating_add(usage.node.allocatable.memory_bytes);
+            totals.3 = totals.3.saturating_add(usage.requested.memory_bytes);
+        }
     }
 
+    let replicas = u32::try_from(replicas).unwrap_or(u32::MAX);
+    // Over the eligible nodes together: the scheduler spreads the replicas
+    // (its default scoring prefers the least allocated node), so the average
+    // is what each node comes to; strictly below, as a node at the threshold
+    // is not removable.
+    let below = threshold.map_or(0, |t| {
+        let room = |allocatable: i64, requested: i64| {
+            let at = (allocatable as f64 * t).ceil() as i64;
+            at.saturating_sub(1).saturating_sub(requested)
+        };
+        let per = |room: i64, request: i64| {
+            if request > 0 {
+                room.div_euclid(request)
+            } else {
+                i64::MAX
+            }
+        };
+        per(room(totals.0, totals.1), cpu)
+            .min(per(room(totals.2, totals.3), memory))
+            .min(i64::from(replicas))
+    });
     Fit {
-        replicas: u32::try_from(replicas).unwrap_or(u32::MAX),
+        replicas,
         eligible_nodes: eligible,
+        below_threshold: below,
         notes,
     }
 }

@@ -108,6 +108,7 @@ pub fn plan_notices(plan: &Plan) -> Vec<Notice> {
                     ReasonCode::ClampedToMax,
                     ReasonCode::VmCapped,
                     ReasonCode::OverflowPending,
+                    ReasonCode::Headroom,
                 ],
                 "Scale",
             ),

@@ -99,9 +99,10 @@ pub fn policy_for(
         Strategy::VmOnly | Strategy::VirtualNode => {
             let mut p = Policy::clone(policy);
             p.burst = None;
-            // The HPA they stand for has no forecast and reads only the
-            // metric's own query.
+            // The HPA they stand for has no forecast, holds no warm
+            // replicas and reads only the metric's own query.
             p.predict.mode = spillway_core::config::PredictMode::Off;
+            p.headroom = spillway_core::config::Headroom::default();
             for m in &mut p.metrics {
                 if let spillway_core::config::MetricSpec::Prometheus(q) = m {
                     q.scale_up_query = None;
@@ -352,6 +353,7 @@ mod tests {
             let p = policy_for(s, policy, None).expect("a policy");
             assert_eq!(p.predict.mode, PredictMode::Off, "{}", s.name());
             assert!(p.burst.is_none(), "{}", s.name());
+            assert!(!p.headroom.enabled(), "{}", s.name());
             assert!(
                 p.metrics
                     .iter()

@@ -228,3 +228,87 @@ fn vm_only_never_creates_a_container_group() {
         );
     }
 }
+
+/// Warm replicas on room the pool has anyway: a step the metric has not seen
+/// yet finds them Ready, for the same money (no autoscaler: the pool is
+/// fixed), and none of them is ever Pending.
+#[test]
+fn headroom_serves_a_step_from_paid_for_room() {
+    // 500 → 800 on two nodes of 5 slots: 7 replicas wanted, then 10.
+    let knobs = |headroom| Knobs {
+        add: 300.0,
+        down: None,
+        duration: 1200,
+        headroom,
+        ..Knobs::default()
+    };
+    let cold = simulate(&knobs(None));
+    let warm = simulate(&knobs(Some((3, 2))));
+    let (cold, warm) = (run(&cold, Strategy::Spillway), run(&warm, Strategy::Spillway));
+    assert!(
+        cold.figures.shortfall_replica_seconds > 0.0,
+        "the step is short without headroom"
+    );
+    assert!(
+        warm.figures.shortfall_replica_seconds < cold.figures.shortfall_replica_seconds / 2.0,
+        "warm {} vs cold {}",
+        warm.figures.shortfall_replica_seconds,
+        cold.figures.shortfall_replica_seconds
+    );
+    assert_eq!(
+        warm.figures.cost_total, cold.figures.cost_total,
+        "the nodes are paid for anyway"
+    );
+    assert_eq!(warm.figures.container_groups_created, 0);
+    let tl = warm.timeline.as_ref().expect("timeline kept");
+    assert!(
+        tl.iter()
+            .all(|s| s.unschedulable == 0 && s.pending == 0 || s.t < 30),
+        "never Pending"
+    );
+    assert!(
+        tl.iter().any(|s| s.spec_replicas == 10 && s.demand < 600.0),
+        "warm before the step"
+    );
+}
+
+/// Above the pool's minimum, warm replicas keep the nodes below the
+/// autoscaler's utilization threshold: it removes the same nodes as
+/// without them, so the pool costs the same.
+#[test]
+fn headroom_does_not_keep_nodes_the_autoscaler_would_remove() {
+    // 300 → 1500 (19 replicas on the 4 nodes' 20 slots) → 300: the pool
+    // is far above the threshold when the demand falls.
+    let knobs = |headroom| Knobs {
+        base: 300.0,
+        add: 1200.0,
+        up: 300,
+        down: Some(900),
+        duration: 3600,
+        nodes: 4,
+        min_nodes: Some(2),
+        max_nodes: 4,
+        autoscaler: true,
+        headroom,
+        ..Knobs::default()
+    };
+    let cold = simulate(&knobs(None));
+    let warm = simulate(&knobs(Some((7, 2))));
+    let (cold, warm) = (run(&cold, Strategy::Spillway), run(&warm, Strategy::Spillway));
+    let nodes = |r: &spillway_sim::StrategyRun| {
+        r.timeline
+            .as_ref()
+            .expect("timeline")
+            .last()
+            .expect("samples")
+            .nodes_ready
+    };
+    assert!(nodes(cold) < 4, "the autoscaler removes nodes without headroom");
+    assert_eq!(nodes(warm), nodes(cold), "and the same with it");
+    assert!(
+        warm.figures.cost_vm <= cold.figures.cost_vm + 1e-9,
+        "warm {} vs cold {}",
+        warm.figures.cost_vm,
+        cold.figures.cost_vm
+    );
+}

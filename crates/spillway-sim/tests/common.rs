@@ -23,6 +23,10 @@ pub struct Knobs {
     /// A node's price per hour in the policy's `pricing.vm` (what
     /// `vmOverflow: auto` compares ACI with); none: no VM prices.
     pub vm_price: Option<f64>,
+    /// `headroom: {maxAddReplicas, minNodes}` of the policy; none: off.
+    pub headroom: Option<(u32, u32)>,
+    /// The pool's `minNodes`; none: `nodes` (the pool never shrinks).
+    pub min_nodes: Option<u32>,
 }
 
 impl Default for Knobs {
@@ -41,6 +45,8 @@ impl Default for Knobs {
             burst_max: 30,
             aci_failure: 0.0,
             vm_price: None,
+            headroom: None,
+            min_nodes: None,
         }
     }
 }
@@ -60,6 +66,10 @@ pub fn yaml(k: &Knobs) -> String {
     let budget = k
         .max_hourly_cost
         .map(|c| format!("\n      maxHourlyCost: {c}"))
+        .unwrap_or_default();
+    let headroom = k
+        .headroom
+        .map(|(max, min)| format!("\n    headroom: {{ maxAddReplicas: {max}, minNodes: {min} }}"))
         .unwrap_or_default();
     let pricing = k
         .vm_price
@@ -84,7 +94,7 @@ cluster:
   - name: pool
     allocatable: {{ cpu: 2500m, memory: 8Gi, pods: 110 }}
     initialNodes: {nodes}
-    minNodes: {nodes}
+    minNodes: {min_nodes}
     maxNodes: {max_nodes}
     pricePerHour: 0.1
   autoscaler:
@@ -113,7 +123,7 @@ config:
     metrics:
     - prometheus: {{ query: "sum(rate(x[1m]))", targetAverageValue: 80 }}
     behavior:
-      scaleDown: {{ stabilizationWindow: 0s }}
+      scaleDown: {{ stabilizationWindow: 0s }}{headroom}
     burst:
       enabled: true
       maxReplicas: {burst_max}
@@ -126,6 +136,7 @@ config:
         up = k.up,
         add = k.add,
         nodes = k.nodes,
+        min_nodes = k.min_nodes.unwrap_or(k.nodes),
         max_nodes = k.max_nodes,
         autoscaler = k.autoscaler,
         aci_failure = k.aci_failure,

@@ -2,6 +2,7 @@
 //! [`Policy`] values the planner can trust.
 
 mod duration;
+pub mod headroom;
 pub mod model;
 pub mod network;
 mod parse;
@@ -12,6 +13,7 @@ pub use parse::MAX_DOCUMENT_BYTES;
 
 use std::fmt;
 
+pub use headroom::Headroom;
 pub use model::*;
 pub use network::{BurstDns, ClusterDns, DnsSpec, NameServer, ZoneName, ZonesSpec};
 pub use predict::{Predict, PredictMode};
@@ -200,6 +202,7 @@ fn resolve(spec: PolicySpec, global: &GlobalSpec) -> Policy {
         behavior: spec.behavior.resolve(),
         on_metrics_missing: spec.on_metrics_missing,
         predict: spec.predict,
+        headroom: spec.headroom,
         burst,
         pricing: global.pricing.clone(),
     }

@@ -230,6 +230,9 @@ pub struct PolicySpec {
     pub on_metrics_missing: OnMetricsMissing,
     #[serde(default)]
     pub predict: super::Predict,
+    /// Warm replicas on VM room already paid for (off by default).
+    #[serde(default)]
+    pub headroom: super::Headroom,
     #[serde(default)]
     pub burst: BurstSpec,
 }

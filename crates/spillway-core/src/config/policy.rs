@@ -25,6 +25,7 @@ pub struct Policy {
     pub behavior: Behavior,
     pub on_metrics_missing: OnMetricsMissing,
     pub predict: super::Predict,
+    pub headroom: super::Headroom,
     /// `None` when bursting is disabled: plain HPA semantics.
     pub burst: Option<BurstPolicy>,
     pub pricing: Pricing,

@@ -322,6 +322,9 @@ pub fn policy(spec: &PolicySpec, base: &str, global: Option<&GlobalSpec>, errors
     for (path, message) in spec.predict.problems() {
         e(&format!("predict.{path}"), message);
     }
+    for (path, message) in spec.headroom.problems() {
+        e(&format!("headroom.{path}"), message);
+    }
     burst(spec, global, &mut e);
 }
 

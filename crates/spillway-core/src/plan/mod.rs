@@ -3,6 +3,7 @@
 
 mod burst;
 mod gc;
+mod headroom;
 pub mod placement;
 mod types;
 mod vm;
@@ -96,7 +97,11 @@ pub fn plan(input: &PlanInput<'_>, state: &PolicyState) -> (Plan, PolicyState) {
     let forecast = desired.forecast;
     let mut reasons = desired.reasons;
 
-    let fit = capacity::fit_replicas(input.cluster, &workload.template);
+    let threshold = policy
+        .headroom
+        .enabled()
+        .then_some(policy.headroom.scale_down_utilization_threshold);
+    let fit = capacity::fit_replicas_below(input.cluster, &workload.template, threshold);
     let requests = match burst_policy.and_then(|b| b.requests.as_ref()) {
         Some(r) => GroupRequests::from_override(r),
         None => GroupRequests::from_template(&workload.template.requests),
@@ -198,8 +203,25 @@ pub fn plan(input: &PlanInput<'_>, state: &PolicyState) -> (Plan, PolicyState) {
         }
         base
     };
-    let deployment_replicas =
+    let mut deployment_replicas =
         vm::deployment_target(base, &vm_counts, workload.spec_replicas, decision.remaining);
+    // Headroom only while all of D is on the VM side and no burst replica
+    // is alive: warm replicas never stand in for the burst's work.
+    let warm = if !paused && base == d && decision.target == 0 && decision.remaining == 0 {
+        headroom::warm_replicas(&policy.headroom, d, &vm_counts, &fit)
+    } else {
+        0
+    };
+    if warm > 0 {
+        deployment_replicas = d.saturating_add(warm);
+        reasons.push(Reason {
+            code: ReasonCode::Headroom,
+            message: format!(
+                "{warm} warm replicas above the desired {d} on VM room already paid for (headroom.maxAddReplicas {})",
+                policy.headroom.max_add_replicas
+            ),
+        });
+    }
     let scale = (deployment_replicas != workload.spec_replicas).then_some(ScaleChange {
         from: workload.spec_replicas,
         to: deployment_replicas,
@@ -209,11 +231,17 @@ pub fn plan(input: &PlanInput<'_>, state: &PolicyState) -> (Plan, PolicyState) {
         && !reasons.iter().any(|r| r.code == ReasonCode::ScaleDown)
     {
         // D did not change this tick: the VM pods held while burst replicas
-        // remained (burst goes first) are released now.
+        // remained (burst goes first) are released now, or fewer warm
+        // replicas fit (headroom).
+        let why = if policy.headroom.enabled() {
+            format!("no burst replica left or fewer warm replicas (headroom {warm})")
+        } else {
+            "no burst replica left".to_string()
+        };
         reasons.push(Reason {
             code: ReasonCode::ScaleDown,
             message: format!(
-                "no burst replica left: the Deployment scales in {} → {} (desired {d})",
+                "{why}: the Deployment scales in {} → {} (desired {d})",
                 s.from, s.to
             ),
         });
@@ -235,6 +263,7 @@ pub fn plan(input: &PlanInput<'_>, state: &PolicyState) -> (Plan, PolicyState) {
         vm: vm_counts,
         burst: decision.counts,
         vm_fit: fit.replicas,
+        headroom_replicas: warm,
         burst_hourly_cost: decision.hourly_cost,
         forecast_replicas: forecast,
         standby: None,

@@ -294,6 +294,7 @@ pub fn empty_plan() -> Plan {
         vm: Default::default(),
         burst: Default::default(),
         vm_fit: 0,
+        headroom_replicas: 0,
         burst_hourly_cost: 0.0,
         forecast_replicas: None,
         standby: None,

@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use super::testkit::{World, policy};
+use super::testkit::{World, policy, policy_with};
 use super::*;
 use crate::burst::BurstState;
 
@@ -438,4 +438,97 @@ fn deployment_scaled_to_zero_by_hand_is_paused_not_scaled_back() {
     let p = w.tick();
     assert!(!p.has_reason(ReasonCode::ScalingDisabled));
     assert!(p.desired_replicas > 3, "{p:#?}");
+}
+
+fn with_headroom(max_add_replicas: u32, min_nodes: u32) -> std::sync::Arc<crate::config::Policy> {
+    policy_with(
+        "{enabled: true, maxReplicas: 10}",
+        &format!("  headroom: {{maxAddReplicas: {max_add_replicas}, minNodes: {min_nodes}}}\n"),
+    )
+}
+
+#[test]
+fn headroom_holds_warm_replicas_on_paid_for_room_outside_the_desired_count() {
+    // 3 nodes of 4 cores, the pool's minimum: 12 slots, 4 replicas wanted.
+    let mut w = World::new(with_headroom(5, 3), 3, 4000, 4);
+    w.demand = 400.0;
+    let p = w.tick();
+    assert_eq!(p.desired_replicas, 4);
+    assert_eq!(
+        (p.deployment_replicas, p.headroom_replicas),
+        (9, 5),
+        "{:?}",
+        p.reasons
+    );
+    assert!(p.has_reason(ReasonCode::Headroom), "{:?}", p.reasons);
+    w.schedule();
+    w.make_ready();
+    // Steady: the warm replicas are not the HPA's current replicas.
+    let p = w.tick();
+    assert_eq!(
+        (p.desired_replicas, p.deployment_replicas),
+        (4, 9),
+        "{:?}",
+        p.reasons
+    );
+    assert!(p.scale.is_none(), "{:?}", p.reasons);
+    // A rise to 8 finds 9 Ready: no burst, and the warm ones give way (12 slots).
+    w.demand = 800.0;
+    let p = w.tick();
+    assert_eq!(p.desired_replicas, 8, "{:?}", p.reasons);
+    assert_eq!(
+        (p.deployment_replicas, p.headroom_replicas),
+        (12, 4),
+        "{:?}",
+        p.reasons
+    );
+    assert!(p.creates.is_empty(), "{:?}", p.reasons);
+    w.schedule();
+    w.make_ready();
+    // A fall: the desired count falls and the warm ones stay capped.
+    w.demand = 100.0;
+    let p = w.tick();
+    assert_eq!(
+        (p.desired_replicas, p.deployment_replicas),
+        (1, 6),
+        "{:?}",
+        p.reasons
+    );
+}
+
+#[test]
+fn headroom_above_the_pool_minimum_stays_below_the_utilization_threshold() {
+    // 3 nodes but a minimum of 2: the autoscaler could remove one, so only
+    // room below half of the 12 cores counts (5 of 6 cores used with one more).
+    let mut w = World::new(with_headroom(5, 2), 3, 4000, 4);
+    w.demand = 400.0;
+    let p = w.tick();
+    assert_eq!(
+        (p.deployment_replicas, p.headroom_replicas),
+        (5, 1),
+        "{:?}",
+        p.reasons
+    );
+}
+
+#[test]
+fn headroom_is_off_by_default_and_never_beside_the_burst() {
+    let mut w = World::new(policy("{enabled: true, maxReplicas: 10}"), 3, 4000, 4);
+    w.demand = 400.0;
+    let p = w.tick();
+    assert_eq!(
+        (p.deployment_replicas, p.headroom_replicas),
+        (4, 0),
+        "{:?}",
+        p.reasons
+    );
+
+    // 15 wanted on 12 slots: the burst takes the rest and nothing is warm.
+    let mut w = World::new(with_headroom(5, 3), 3, 4000, 4);
+    w.demand = 1500.0;
+    let p = w.tick();
+    assert!(!p.creates.is_empty(), "{:?}", p.reasons);
+    assert_eq!(p.headroom_replicas, 0, "{:?}", p.reasons);
+    assert!(p.deployment_replicas <= 15, "{:?}", p.reasons);
+    assert!(!p.has_reason(ReasonCode::Headroom), "{:?}", p.reasons);
 }

@@ -99,6 +99,8 @@ pub struct Plan {
     pub burst: BurstCounts,
     /// More VM replicas the current nodes can take.
     pub vm_fit: u32,
+    /// `headroom`: warm replicas the Deployment holds above the desired count.
+    pub headroom_replicas: u32,
     /// Hourly cost of the burst replicas alive after this plan.
     pub burst_hourly_cost: f64,
     /// The forecast's total replicas over `predict.horizon`, when above the
@@ -242,6 +244,9 @@ pub enum ReasonCode {
     NoZoneAvailable,
     /// One replica more in the emptiest zone, to even out the spread.
     ZoneRebalance,
+    /// `headroom`: warm replicas above the desired count on VM room that is
+    /// paid for anyway.
+    Headroom,
 }
 
 impl ReasonCode {
@@ -286,6 +291,7 @@ impl ReasonCode {
             ReasonCode::ZoneSpreadLimited => "zone_spread_limited",
             ReasonCode::NoZoneAvailable => "no_zone_available",
             ReasonCode::ZoneRebalance => "zone_rebalance",
+            ReasonCode::Headroom => "headroom",
         }
     }
 }

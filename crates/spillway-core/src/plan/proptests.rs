@@ -319,3 +319,59 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// `headroom` changes nothing but the Deployment's count: the desired
+    /// replicas and every burst action are those of the same tick without
+    /// it; warm replicas come only with no burst replica wanted or alive,
+    /// and only on room the nodes have now (never a Pending pod).
+    #[test]
+    fn headroom_only_adds_warm_replicas_on_room_there_is(
+        c in case(),
+        max_add in 1u32..12,
+        min_nodes in 0u32..7,
+        threshold in 0.05f64..1.0,
+    ) {
+        let mut w = world(&c);
+        let mut warm_policy = Policy::clone(&w.policy);
+        warm_policy.headroom = crate::config::Headroom {
+            max_add_replicas: max_add,
+            min_nodes,
+            scale_down_utilization_threshold: threshold,
+        };
+        let cold_policy = w.policy.clone();
+        w.policy = Arc::new(warm_policy);
+        for (demand, event) in c.ticks.clone() {
+            let scheduled =
+                w.workload.pods.iter().filter(|p| !matches!(p.state, VmPodState::Pending { .. })).count() as u32;
+            let (warm, next) = w.peek();
+            let mut cold_world = w.clone_for_check();
+            cold_world.policy = cold_policy.clone();
+            let (cold, _) = cold_world.peek();
+            prop_assert_eq!(warm.desired_replicas, cold.desired_replicas);
+            prop_assert_eq!(warm.burst_target, cold.burst_target);
+            let names = |p: &Plan| (
+                p.creates.iter().map(|c| c.name.clone()).collect::<Vec<_>>(),
+                p.drains.clone(),
+                p.deletes.iter().map(|d| d.name.clone()).collect::<Vec<_>>(),
+            );
+            prop_assert_eq!(names(&warm), names(&cold));
+            prop_assert!(warm.deployment_replicas >= cold.deployment_replicas);
+            prop_assert!(warm.headroom_replicas <= max_add);
+            if warm.headroom_replicas > 0 {
+                prop_assert_eq!(warm.deployment_replicas, warm.desired_replicas + warm.headroom_replicas);
+                prop_assert_eq!(warm.burst_target, 0);
+                prop_assert!(warm.deployment_replicas <= scheduled + warm.vm_fit,
+                    "{} wanted but {} scheduled and room for {}", warm.deployment_replicas, scheduled, warm.vm_fit);
+            } else {
+                prop_assert_eq!(warm.deployment_replicas, cold.deployment_replicas);
+            }
+            w.state = next;
+            w.apply(&warm);
+            w.demand = demand;
+            evolve(&mut w, event);
+        }
+    }
+}

@@ -231,17 +231,17 @@ peak_rss_kb() {
   # The comparison at other seeds (ACI and node latencies, failures): is the
   # default seed's verdict luck? Five seeds, Spillway's ratios to virtual-node.
   echo
-  echo "Spillway / virtual-node at seeds 1–5 (default scenario; min, median, max over the seeds):"
+  echo "Spillway / virtual-node (and / vm-only) at seeds 1–5 (default scenario; min, median, max over the seeds):"
   echo
-  echo "| trace | unserved ratio | cost ratio | seeds where Spillway's unserved ≤ virtual-node's | seeds where its cost ≤ virtual-node's |"
-  echo "|---|---:|---:|---:|---:|"
+  echo "| trace | unserved ratio | cost ratio | seeds where Spillway's unserved ≤ virtual-node's | seeds where its cost ≤ virtual-node's | unserved vs vm-only |"
+  echo "|---|---:|---:|---:|---:|---:|"
   for variant in "" r1p50; do
     if [ "$variant" = r1p50 ]; then
       echo
       echo "The same with the earlier default (predict.maxAddPercent 50, maxAddReplicas 1):"
       echo
-      echo "| trace | unserved ratio | cost ratio | seeds where Spillway's unserved ≤ virtual-node's | seeds where its cost ≤ virtual-node's |"
-      echo "|---|---:|---:|---:|---:|"
+      echo "| trace | unserved ratio | cost ratio | seeds where Spillway's unserved ≤ virtual-node's | seeds where its cost ≤ virtual-node's | unserved vs vm-only |"
+      echo "|---|---:|---:|---:|---:|---:|"
     fi
     scenario=()
     [ -n "$variant" ] && scenario=(--scenario "$outdir/default-$variant.yaml")
@@ -255,8 +255,9 @@ peak_rss_kb() {
       row=$(jq -s -r --arg t "$trace" '
         def spread(f; k): (map(f) | sort) as $v | "\($v[0]*k|round/k)x / \($v[2]*k|round/k)x / \($v[4]*k|round/k)x";
         map(.strategies as $s | {u: (if $s["virtual-node"].unserved_fraction > 0 then $s.spillway.unserved_fraction / $s["virtual-node"].unserved_fraction elif $s.spillway.unserved_fraction > 0 then 1e9 else 1 end),
-                                 c: ($s.spillway.cost_total / $s["virtual-node"].cost_total)}) |
-        "| \($t) | \(spread(.u; 1000)) | \(spread(.c; 10000)) | \(map(select(.u <= 1)) | length)/5 | \(map(select(.c <= 1)) | length)/5 |"' \
+                                 c: ($s.spillway.cost_total / $s["virtual-node"].cost_total),
+                                 v: (if $s["vm-only"].unserved_fraction > 0 then $s.spillway.unserved_fraction / $s["vm-only"].unserved_fraction else 0 end)}) |
+        "| \($t) | \(spread(.u; 1000)) | \(spread(.c; 10000)) | \(map(select(.u <= 1)) | length)/5 | \(map(select(.c <= 1)) | length)/5 | \(spread(.v; 1000)) |"' \
         "$outdir/$name"-seed[1-5].json)
       echo "$row"
     done

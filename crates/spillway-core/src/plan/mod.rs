@@ -65,6 +65,14 @@ pub fn plan(input: &PlanInput<'_>, state: &PolicyState) -> (Plan, PolicyState) {
         _ => world,
     };
     let ready = vm_counts.ready + burst_ready;
+    // Warm replicas (`headroom`) are Ready but not the HPA's: a `Value`
+    // target multiplies its ratio by the ready count, which would take them
+    // into D and add more on top, tick after tick.
+    let ready = if policy.headroom.enabled() {
+        ready.min(current)
+    } else {
+        ready
+    };
     // As the HPA: a target scaled to 0 (by hand, never by Spillway, whose
     // minReplicas is at least 1) is paused, not scaled back up. Spillway's
     // own 0 (vmOverflow: cap on a full pool) is not a pause.

@@ -532,3 +532,24 @@ fn headroom_is_off_by_default_and_never_beside_the_burst() {
     assert!(p.deployment_replicas <= 15, "{:?}", p.reasons);
     assert!(!p.has_reason(ReasonCode::Headroom), "{:?}", p.reasons);
 }
+
+#[test]
+fn warm_replicas_do_not_feed_a_value_target() {
+    // A `Value` target: D = ceil(value / target × ready). 4 replicas at a
+    // ratio of 1.5 want 6; the warm ones beside them must not count.
+    let mut p = crate::config::Policy::clone(&with_headroom(5, 3));
+    if let crate::config::MetricSpec::Prometheus(q) = &mut p.metrics[0] {
+        q.target_average_value = None;
+        q.target_value = Some(100.0);
+    }
+    let mut w = World::new(std::sync::Arc::new(p), 3, 4000, 4);
+    w.demand = 100.0;
+    let first = w.tick();
+    assert_eq!(first.desired_replicas, 4, "{:?}", first.reasons);
+    assert_eq!(first.headroom_replicas, 5, "{:?}", first.reasons);
+    w.schedule();
+    w.make_ready();
+    w.demand = 150.0;
+    let p = w.tick();
+    assert_eq!(p.desired_replicas, 6, "ceil(1.5 × 4), not × 9: {:?}", p.reasons);
+}

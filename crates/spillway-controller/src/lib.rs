@@ -15,6 +15,7 @@ mod controller;
 mod execute;
 pub mod inventory;
 pub mod leader;
+pub mod replay;
 pub mod seams;
 mod standby;
 pub mod standby_metrics;

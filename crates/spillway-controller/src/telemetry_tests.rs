@@ -25,6 +25,7 @@ fn plan(reasons: &[ReasonCode]) -> Plan {
         burst_hourly_cost: 0.0,
         forecast_replicas: None,
         standby: None,
+        overflow_age_matters: false,
         reasons: reasons
             .iter()
             .map(|&code| Reason {

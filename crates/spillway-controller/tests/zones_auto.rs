@@ -87,13 +87,13 @@ async fn run(
                 policy.target.clone(),
                 sim.template.clone(),
             )),
-            metrics_source: Arc::new(SimMetrics {
-                world: world.clone(),
-                demand: sim.demand.clone(),
-                spec: sim.scenario.metrics.clone(),
-                capacity_per_replica: sim.scenario.demand.capacity_per_replica,
-                requests: sim.scenario.requests.clone(),
-            }),
+            metrics_source: Arc::new(SimMetrics::new(
+                world.clone(),
+                sim.demand.clone(),
+                sim.scenario.metrics.clone(),
+                sim.scenario.demand.capacity_per_replica,
+                sim.scenario.requests.clone(),
+            )),
             backend: Arc::new(Flaky {
                 inner: SimBackend::new(world.clone(), policy),
                 fail,

@@ -150,11 +150,24 @@ impl Demand {
     pub fn peak(&self) -> f64 {
         self.rates.iter().copied().fold(0.0, f64::max)
     }
+    /// True when every second of `[start, end)` (clamped to the series)
+    /// has the same demand.
+    pub fn constant_over(&self, start: u64, end: u64) -> bool {
+        let end = end.min(self.len);
+        end <= start || self.segment_of(start) == self.segment_of(end - 1)
+    }
     /// Mean over seconds `[start, end)`, clamped to the series; `at(start)` if empty.
     pub fn mean(&self, start: usize, end: usize) -> f64 {
         let end = end.min(self.len());
         if end <= start {
             return self.at(start.min(self.len().saturating_sub(1)));
+        }
+        // Within one segment the mean is its rate, exactly: a difference of
+        // prefix sums would differ in the last bits from window to window,
+        // and a steady metric must read the same at every tick.
+        let first = self.segment_of(start as u64);
+        if self.starts.get(first + 1).is_none_or(|next| *next >= end as u64) {
+            return self.rates[first];
         }
         (self.integral(end as u64) - self.integral(start as u64)) / (end - start) as f64
     }

@@ -11,6 +11,7 @@ mod error;
 pub mod figures;
 pub mod metrics_pipeline;
 pub mod oracle;
+pub mod replay;
 pub mod report;
 pub mod scenario;
 pub mod seams;
@@ -28,7 +29,7 @@ pub use demand::{Demand, DemandOverrides};
 pub use error::SimError;
 pub use figures::{Figures, Point, Sample};
 pub use scenario::Scenario;
-pub use strategies::{PlanRecord, Strategy, StrategyRun};
+pub use strategies::{PlanRecord, Strategy, StrategyRun, TickCount};
 
 /// A scenario with its demand built and its initial state decided.
 #[derive(Debug, Clone)]
@@ -159,6 +160,7 @@ impl Simulation {
             series: Vec::new(),
             timeline: None,
             plans: None,
+            ticks: Default::default(),
         });
         runs.sort_by_key(|r| Strategy::ALL.iter().position(|s| *s == r.strategy));
         Outcome {

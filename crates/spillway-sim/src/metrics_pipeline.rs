@@ -36,8 +36,17 @@ impl<'a> MetricsPipeline<'a> {
         }
     }
 
-    fn in_outage(&self, t: u64) -> bool {
+    pub fn in_outage(&self, t: u64) -> bool {
         self.outages.iter().any(|(a, b)| (*a..*b).contains(&t))
+    }
+
+    /// True when every reading at `t` answers as at `earlier` for the same
+    /// world: both in or both out of an outage, and the demand constant
+    /// over every window either looks at.
+    pub fn same_demand_seen(&self, earlier: u64, t: u64) -> bool {
+        let reach = self.scrape.max(self.resolution) + self.window.max(self.resolution);
+        self.in_outage(earlier) == self.in_outage(t)
+            && self.demand.constant_over(earlier.saturating_sub(reach), t + 1)
     }
 
     /// Mean demand over the window ending at the last scrape at or before `t`.

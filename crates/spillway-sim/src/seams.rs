@@ -12,7 +12,7 @@ use spillway_controller::{
     MetricRequest, MetricSource, PoolObserved, PoolSync, SeamError, TemplateRefs, Workload, ZonesAnswer,
 };
 use spillway_core::burst::BurstHeadroom;
-use spillway_core::config::{AciPriority, Policy, TargetRef};
+use spillway_core::config::{AciPriority, MetricSpec, Policy, TargetRef};
 use spillway_core::metrics::MetricReading;
 use spillway_core::plan::Plan;
 use spillway_core::resources::Resources;
@@ -159,6 +159,8 @@ pub struct SimBackend {
     locations: Vec<String>,
     /// The last listing and the replicas' generation it was built from.
     listed: Mutex<Option<(u64, Arc<Vec<ListedGroup>>)>>,
+    /// The last headroom answered, and when, for [`crate::replay`].
+    headroom: Mutex<Option<(i64, BurstHeadroom)>>,
 }
 
 impl SimBackend {
@@ -172,7 +174,27 @@ impl SimBackend {
                 .map(|b| b.locations.clone())
                 .unwrap_or_default(),
             listed: Mutex::new(None),
+            headroom: Mutex::new(None),
         }
+    }
+
+    fn headroom_now(&self, world: &mut World) -> BurstHeadroom {
+        let now = world.now;
+        world.aci.inventory(now, &self.locations).headroom
+    }
+
+    /// The headroom answered at second `t`, if one was (`Some(None)`: none asked).
+    pub fn headroom_at(&self, t: i64) -> Option<BurstHeadroom> {
+        unpoisoned(&self.headroom)
+            .as_ref()
+            .filter(|(at, _)| *at == t)
+            .map(|(_, h)| *h)
+    }
+
+    /// Whether the headroom answered at `t` would be `answered` (a policy
+    /// without a location never asks: `None`).
+    pub fn same_headroom(&self, answered: Option<BurstHeadroom>, world: &mut World) -> bool {
+        answered.is_none_or(|h| self.headroom_now(world) == h)
     }
 }
 
@@ -249,8 +271,9 @@ impl BurstBackend<()> for SimBackend {
     fn headroom<'a>(&'a self, _: &'a str, _: AciPriority) -> BoxFuture<'a, BurstHeadroom> {
         Box::pin(async move {
             let mut w = lock(&self.world);
-            let now = w.now;
-            w.aci.inventory(now, &self.locations).headroom
+            let h = self.headroom_now(&mut w);
+            *unpoisoned(&self.headroom) = Some((w.now, h));
+            h
         })
     }
 
@@ -294,6 +317,66 @@ pub struct SimMetrics {
     pub spec: MetricsPipelineSpec,
     pub capacity_per_replica: f64,
     pub requests: Resources,
+    /// What the last tick read, for [`crate::replay`].
+    pub reads: Mutex<ReadLog>,
+}
+
+/// The reads of one tick: each metric asked for and its answer, and
+/// whether it read history (a forecast's seasons).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReadLog {
+    pub at: u64,
+    pub reads: Vec<(MetricSpec, MetricReading)>,
+    pub history: bool,
+}
+
+impl ReadLog {
+    /// The log for a read at `t`: a read at a later second starts a new one.
+    fn at(&mut self, t: u64) -> &mut Self {
+        if self.at != t {
+            *self = ReadLog {
+                at: t,
+                ..ReadLog::default()
+            };
+        }
+        self
+    }
+}
+
+impl SimMetrics {
+    pub fn new(
+        world: SharedWorld,
+        demand: Arc<Demand>,
+        spec: MetricsPipelineSpec,
+        capacity_per_replica: f64,
+        requests: Resources,
+    ) -> Self {
+        SimMetrics {
+            world,
+            demand,
+            spec,
+            capacity_per_replica,
+            requests,
+            reads: Mutex::new(ReadLog::default()),
+        }
+    }
+
+    /// The reads of the last tick, if it took place at `t`.
+    pub fn reads_at(&self, t: u64) -> Option<ReadLog> {
+        let log = unpoisoned(&self.reads);
+        (log.at == t).then(|| log.clone())
+    }
+
+    /// Whether every read of `log` would answer the same at `t` over `world`.
+    pub fn same_answers(&self, log: &ReadLog, t: u64, world: &World) -> bool {
+        let pipeline = MetricsPipeline::new(&self.demand, &self.spec, self.capacity_per_replica);
+        !log.history
+            && (pipeline.same_demand_seen(log.at, t)
+                || log
+                    .reads
+                    .iter()
+                    .all(|(spec, reading)| pipeline.reading(spec, t, world, &self.requests) == *reading))
+    }
 }
 
 impl MetricSource for SimMetrics {
@@ -302,7 +385,12 @@ impl MetricSource for SimMetrics {
             let pipeline = MetricsPipeline::new(&self.demand, &self.spec, self.capacity_per_replica);
             let t = u64::try_from(seconds(req.at)).unwrap_or(0);
             let w = lock(&self.world);
-            Ok(pipeline.reading(req.spec, t, &w, &self.requests))
+            let reading = pipeline.reading(req.spec, t, &w, &self.requests);
+            unpoisoned(&self.reads)
+                .at(t)
+                .reads
+                .push((req.spec.clone(), reading.clone()));
+            Ok(reading)
         })
     }
 
@@ -316,6 +404,9 @@ impl MetricSource for SimMetrics {
         step: std::time::Duration,
     ) -> BoxFuture<'a, Result<Vec<f64>, SeamError>> {
         Box::pin(async move {
+            unpoisoned(&self.reads)
+                .at(u64::try_from(seconds(req.at)).unwrap_or(0))
+                .history = true;
             if !matches!(req.spec, spillway_core::config::MetricSpec::Prometheus(_)) {
                 return Ok(Vec::new());
             }

@@ -14,7 +14,8 @@ use spillway_core::plan::Plan;
 use spillway_core::time::Timestamp;
 
 use crate::figures::{Figures, Point, Recorder, Sample};
-use crate::seams::{SimBackend, SimCluster, SimMetrics, lock};
+use crate::replay::{Replay, TickOutcome};
+use crate::seams::{SharedWorld, SimBackend, SimCluster, SimMetrics, lock};
 use crate::world::{World, WorldConfig};
 use crate::{RunOptions, Simulation};
 
@@ -78,6 +79,14 @@ pub struct StrategyRun {
     pub series: Vec<Point>,
     pub timeline: Option<Vec<Sample>>,
     pub plans: Option<Vec<PlanRecord>>,
+    /// Controller ticks run and skipped at a fixed point (`crate::replay`).
+    pub ticks: TickCount,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct TickCount {
+    pub run: u64,
+    pub skipped: u64,
 }
 
 /// The policy a strategy runs, if it runs one; `standby` is the pool of
@@ -158,31 +167,43 @@ struct Ticking {
     executor: tokio::runtime::Runtime,
     interval: u64,
     decisions: u64,
+    ticks_run: u64,
     plans: Option<Vec<PlanRecord>>,
+    metrics: Arc<SimMetrics>,
+    backend: Arc<SimBackend>,
+    replay: Replay,
 }
 
 impl Ticking {
-    fn new(policy: Arc<Policy>, world: &Arc<Mutex<World>>, sim: &Simulation, timeline: bool) -> Option<Self> {
+    fn new(
+        policy: Arc<Policy>,
+        world: &Arc<Mutex<World>>,
+        sim: &Simulation,
+        opts: &RunOptions,
+    ) -> Option<Self> {
         let s = &sim.scenario;
         let executor = tokio::runtime::Builder::new_current_thread()
             .enable_time()
             .build()
             .ok()?;
         let clock = ManualClock::new(Timestamp::from_secs(0));
+        let metrics = Arc::new(SimMetrics::new(
+            world.clone(),
+            sim.demand.clone(),
+            s.metrics.clone(),
+            s.demand.capacity_per_replica,
+            s.requests.clone(),
+        ));
+        let backend = Arc::new(SimBackend::new(world.clone(), &policy));
+        let interval = policy.interval.as_secs().max(1);
         let parts = Parts {
             cluster: Arc::new(SimCluster::new(
                 world.clone(),
                 policy.target.clone(),
                 sim.template.clone(),
             )),
-            metrics_source: Arc::new(SimMetrics {
-                world: world.clone(),
-                demand: sim.demand.clone(),
-                spec: s.metrics.clone(),
-                capacity_per_replica: s.demand.capacity_per_replica,
-                requests: s.requests.clone(),
-            }),
-            backend: Arc::new(SimBackend::new(world.clone(), &policy)),
+            metrics_source: metrics.clone(),
+            backend: backend.clone(),
             telemetry: Metrics::new().ok()?,
             status: Arc::new(StatusBoard::new("simulator")),
             leader: LeaderGate::always(),
@@ -193,16 +214,49 @@ impl Ticking {
             // Inside the runtime: the controller's semaphores and timers
             // belong to it.
             controller: executor.block_on(async { Controller::new(parts, ControllerOptions::default()) }),
-            interval: policy.interval.as_secs().max(1),
+            interval,
+            replay: Replay::new(&policy, interval, !opts.per_second),
             runtime: PolicyRuntime::new(policy),
             clock,
             executor,
             decisions: 0,
-            plans: timeline.then(Vec::new),
+            ticks_run: 0,
+            plans: opts.timeline.then(Vec::new),
+            metrics,
+            backend,
         })
     }
 
-    fn tick(&mut self, t: u64) {
+    /// The tick due at `t`, unless it would change nothing ([`Replay`]).
+    fn tick_or_skip(&mut self, t: u64, world: &SharedWorld) {
+        if self
+            .replay
+            .may_skip(t, &mut lock(world), &self.metrics, &self.backend)
+        {
+            self.replay.skipped += 1;
+            return;
+        }
+        if let Some(by) = self.replay.catch_up(t) {
+            self.runtime.shift(by);
+        }
+        let world_before = lock(world).version();
+        let settled = self.tick(t);
+        let now = Timestamp::from_secs(t as i64);
+        let outcome = TickOutcome {
+            at: t,
+            settled,
+            world_before,
+            world_after: lock(world).version(),
+            memory: self.runtime.memory(now),
+            timed: self.controller.holds_timed_state(now),
+        };
+        self.replay.ran(outcome, &self.metrics, &self.backend);
+    }
+
+    /// Runs the tick at `t`; true when it planned nothing and nothing in
+    /// it waits on time alone.
+    fn tick(&mut self, t: u64) -> bool {
+        self.ticks_run += 1;
         self.clock.set(Timestamp::from_secs(t as i64));
         let Ticking {
             controller,
@@ -211,7 +265,7 @@ impl Ticking {
             ..
         } = self;
         let Ok(plan) = executor.block_on(controller.tick(runtime)) else {
-            return;
+            return false;
         };
         if !plan.is_noop() {
             self.decisions += 1;
@@ -221,6 +275,7 @@ impl Ticking {
         {
             plans.push(record(t, &plan));
         }
+        plan.is_noop() && !plan.overflow_age_matters
     }
 }
 
@@ -264,7 +319,7 @@ pub fn run_world(
         Some(b) => b.zones.clone(),
         None => Vec::new(),
     };
-    let mut controller = policy.and_then(|policy| Ticking::new(policy, &shared, sim, opts.timeline));
+    let mut controller = policy.and_then(|policy| Ticking::new(policy, &shared, sim, opts));
     let n = sim.demand.len() as u64;
     let mut recorder = Recorder::new(s.demand.capacity_per_replica, n, opts.timeline).with_zones(zones);
     let mut demand = sim.demand.cursor();
@@ -273,14 +328,18 @@ pub fn run_world(
     let mut t = 0;
     while t < n {
         lock(&shared).advance_to(t as i64);
-        if let Some(c) = controller.as_mut()
-            && t % c.interval == 0
-        {
-            c.tick(t);
+        if let Some(c) = controller.as_mut() {
+            c.replay.observe_world(t, &lock(&shared));
+            if t % c.interval == 0 {
+                c.tick_or_skip(t, &shared);
+            }
         }
         let mut world = lock(&shared);
         world.schedule();
         world.autoscale();
+        if let Some(c) = controller.as_mut() {
+            c.replay.observe_world(t, &world);
+        }
         recorder.observe_zones(&world);
         world.accrue();
         recorder.record(t, demand.at(t), &world);
@@ -316,6 +375,13 @@ pub fn run_world(
     }
     progress(n % REPORT_EVERY);
     let decisions = controller.as_ref().map(|c| c.decisions).unwrap_or(0);
+    let ticks = controller
+        .as_ref()
+        .map(|c| TickCount {
+            run: c.ticks_run,
+            skipped: c.replay.skipped,
+        })
+        .unwrap_or_default();
     let (figures, series, timeline) = recorder.finish(&lock(&shared), decisions);
     StrategyRun {
         strategy,
@@ -323,6 +389,7 @@ pub fn run_world(
         series,
         timeline,
         plans: controller.and_then(|c| c.plans),
+        ticks,
     }
 }
 

@@ -1,6 +1,7 @@
-//! The run loop skips the seconds where the world cannot change; the figures
+//! The run loop skips the seconds where the world cannot change, and the
+//! controller's ticks at a fixed point (`spillway_sim::replay`); the figures
 //! must equal, bit for bit, those of stepping the world through every second
-//! (`RunOptions::per_second`).
+//! and ticking every interval (`RunOptions::per_second`).
 
 mod common;
 
@@ -9,7 +10,7 @@ use std::path::Path;
 
 use common::{Knobs, yaml};
 use proptest::prelude::*;
-use spillway_sim::{DemandOverrides, Outcome, RunOptions, Scenario, Simulation};
+use spillway_sim::{DemandOverrides, Outcome, RunOptions, Scenario, Simulation, Strategy};
 
 fn both(sim: &Simulation) -> (Outcome, Outcome) {
     let jumps = sim.run(
@@ -33,6 +34,18 @@ fn both(sim: &Simulation) -> (Outcome, Outcome) {
 fn assert_same(jumps: &Outcome, per_second: &Outcome) {
     assert_eq!(jumps.json_string(), per_second.json_string());
     for (a, b) in jumps.runs.iter().zip(&per_second.runs) {
+        assert_eq!(
+            b.ticks.skipped,
+            0,
+            "{}: the reference ticks every interval",
+            a.strategy.name()
+        );
+        assert_eq!(
+            a.ticks.run + a.ticks.skipped,
+            b.ticks.run,
+            "{}: every interval is a tick, run or skipped",
+            a.strategy.name()
+        );
         assert_eq!(a.strategy, b.strategy);
         assert_eq!(a.figures, b.figures, "{}", a.strategy.name());
         assert_eq!(a.series, b.series, "{}: report series", a.strategy.name());
@@ -50,6 +63,75 @@ fn the_default_scenario_gives_the_same_figures_either_way() {
     sim.demand = std::sync::Arc::new(d);
     let (a, b) = both(&sim);
     assert_same(&a, &b);
+}
+
+/// Twelve hours of hourly steps, as a five-year hourly trace has them, on
+/// the default scenario with `pricing.vm` set to `vm_price`.
+fn hourly_steps(vm_price: &str) -> Simulation {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("hourly.csv");
+    let mut f = std::fs::File::create(&path).expect("create");
+    writeln!(f, "t_seconds,value").expect("write");
+    for hour in 0..12u64 {
+        // A daily shape with a dip and a peak, beyond the pool at its top.
+        let v = [40_000, 55_000, 90_000, 160_000, 240_000, 200_000][(hour % 6) as usize];
+        writeln!(f, "{},{v}", hour * 3600).expect("write");
+    }
+    drop(f);
+    let default_price = "vm: [{ pricePerHour: 0.192 }]";
+    assert!(spillway_sim::scenario::DEFAULT_SCENARIO_YAML.contains(default_price));
+    let yaml = spillway_sim::scenario::DEFAULT_SCENARIO_YAML
+        .replace(default_price, &format!("vm: [{{ pricePerHour: {vm_price} }}]"));
+    let scenario = Scenario::from_yaml(&yaml, "hourly", Path::new(".")).expect("valid scenario");
+    let o = DemandOverrides {
+        trace: Some(&path),
+        peak_replicas: None,
+        duration_secs: None,
+    };
+    Simulation::new(scenario, &o, Some(3)).expect("demand")
+}
+
+fn assert_mostly_skipped(o: &Outcome) {
+    for s in [Strategy::Spillway, Strategy::VmOnly, Strategy::VirtualNode] {
+        let run = o.runs.iter().find(|r| r.strategy == s).expect("a run");
+        assert!(
+            run.ticks.skipped > 2 * run.ticks.run,
+            "{}: {:?}",
+            s.name(),
+            run.ticks
+        );
+    }
+}
+
+/// Most ticks are skipped, and the figures are still those of ticking
+/// every interval.
+#[test]
+fn hourly_steps_skip_most_ticks_and_give_the_same_figures() {
+    let (a, b) = both(&hourly_steps("0.192"));
+    assert_same(&a, &b);
+    assert_mostly_skipped(&a);
+}
+
+/// With VM slots a little cheaper than ACI, `vmOverflow: auto` keeps an
+/// overflow on ACI for its first ~20 minutes (the break-even age), then
+/// leaves it to new nodes: a change that time alone brings, with the world
+/// and the readings as they were. No tick may be skipped before it.
+#[test]
+fn an_overflow_that_ages_into_new_nodes_is_not_skipped_over() {
+    let (a, b) = both(&hourly_steps("0.098"));
+    assert_same(&a, &b);
+    let plans = a
+        .runs
+        .iter()
+        .find(|r| r.strategy == Strategy::Spillway)
+        .and_then(|r| r.plans.as_ref())
+        .expect("plans");
+    assert!(
+        plans
+            .iter()
+            .any(|p| p.reasons.iter().any(|r| r.contains("past the"))),
+        "an overflow outlasted the break-even age"
+    );
 }
 
 proptest! {

@@ -24,6 +24,21 @@ use crate::config::VmOverflow;
 use crate::scaling;
 use crate::time::Timestamp;
 
+/// The oldest age of a pod or group that a rule of the planner compares
+/// with `now` (today only `burst.pendingGrace`, the age up to which a
+/// Pending pod counts as fresh). Past it, the planner treats the world's
+/// own times (pod creation, group creation) alike at every tick; every other
+/// time it compares lives in [`PolicyState`], which [`PolicyState::shift`]
+/// moves. A caller that replays ticks over an unchanged world (the
+/// simulator, issue 12) relies on this: a rule that looks at a world time
+/// further back must raise this horizon.
+pub fn world_age_horizon(policy: &crate::config::Policy) -> Duration {
+    policy
+        .burst
+        .as_ref()
+        .map_or(Duration::from_secs(20), |b| b.pending_grace)
+}
+
 /// Plans one tick of one policy. Pure: same input and state, same output.
 pub fn plan(input: &PlanInput<'_>, state: &PolicyState) -> (Plan, PolicyState) {
     let mut next = state.clone();
@@ -32,8 +47,7 @@ pub fn plan(input: &PlanInput<'_>, state: &PolicyState) -> (Plan, PolicyState) {
     let burst_policy = policy.burst.as_ref();
     let now = input.now;
 
-    let pending_grace = burst_policy.map_or(Duration::from_secs(20), |b| b.pending_grace);
-    let vm_counts = vm::count(workload, pending_grace, now);
+    let vm_counts = vm::count(workload, world_age_horizon(policy), now);
     let burst_ready = input
         .inventory
         .replicas
@@ -122,6 +136,7 @@ pub fn plan(input: &PlanInput<'_>, state: &PolicyState) -> (Plan, PolicyState) {
         (true, None) => Some(now),
     };
     let configured_overflow = overflow;
+    let mut overflow_age_matters = false;
     let overflow = match overflow {
         VmOverflow::Auto if burst_policy.is_some() => {
             let (chosen, why) = placement::choose(
@@ -132,6 +147,7 @@ pub fn plan(input: &PlanInput<'_>, state: &PolicyState) -> (Plan, PolicyState) {
             );
             if overflowing {
                 reasons.push(why.reason());
+                overflow_age_matters = matches!(why, placement::PlacementWhy::NotYet { .. });
             }
             chosen
         }
@@ -276,6 +292,7 @@ pub fn plan(input: &PlanInput<'_>, state: &PolicyState) -> (Plan, PolicyState) {
         forecast_replicas: forecast,
         standby: None,
         reasons,
+        overflow_age_matters,
     };
     let standby = burst_policy
         .and_then(|b| b.standby_pool.as_ref().map(|pool| (b, pool)))

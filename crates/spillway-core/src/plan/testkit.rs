@@ -299,5 +299,6 @@ pub fn empty_plan() -> Plan {
         forecast_replicas: None,
         standby: None,
         reasons: Vec::new(),
+        overflow_age_matters: false,
     }
 }

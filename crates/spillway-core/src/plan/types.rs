@@ -1,6 +1,7 @@
 //! The planner's input, output and carried state.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -75,6 +76,20 @@ impl PolicyState {
         self.draining
             .retain(|name, _| previous.draining.contains_key(name));
     }
+    /// Moves every time the state remembers `by` later: the state the
+    /// planner would carry had each tick of that span seen the same inputs
+    /// and left its state as it found it, only older (see
+    /// [`super::world_age_horizon`] for when that holds). The overflow's
+    /// start stays: an overflow that goes on keeps the time it began.
+    pub fn shift(&mut self, by: Duration) {
+        let later = |t: &mut Timestamp| *t = *t + by;
+        self.recommendations.iter_mut().for_each(|(t, _)| later(t));
+        self.scale_events.iter_mut().for_each(|(t, _)| later(t));
+        self.metrics_missing_since.iter_mut().for_each(later);
+        self.burst_demand.iter_mut().for_each(|(t, _)| later(t));
+        self.draining.values_mut().for_each(later);
+        self.forecast.shift(by);
+    }
 }
 
 /// One tick's decision for one policy.
@@ -111,6 +126,13 @@ pub struct Plan {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub standby: Option<crate::standby::PoolSize>,
     pub reasons: Vec<Reason>,
+    /// `vmOverflow: auto` has not reached its break-even age yet: the same
+    /// inputs and state may give another plan once the overflow is older.
+    /// (Every other time a plan compares lives in the state and moves with
+    /// [`PolicyState::shift`], or is a world age below
+    /// [`super::world_age_horizon`].)
+    #[serde(skip)]
+    pub overflow_age_matters: bool,
 }
 
 impl Plan {

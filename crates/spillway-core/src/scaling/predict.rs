@@ -27,6 +27,12 @@ const ALPHA: f64 = 0.5;
 const BETA: f64 = 0.3;
 /// Weight of the newest error in the running error.
 const ERROR_WEIGHT: f64 = 0.3;
+/// A running error below 0.1 % is none. A tenth of the smallest
+/// `maxErrorPercent` (1), it never decides whether a forecast acts; without
+/// it, exact forecasts of a steady metric would shrink the error by 30 % a
+/// tick for thousands of ticks before it reached zero, and the state would
+/// never settle (the simulator skips ticks only at a settled state).
+const ERROR_FLOOR: f64 = 1e-3;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -43,6 +49,13 @@ pub struct ForecastState {
 impl ForecastState {
     pub fn error(&self) -> Option<f64> {
         self.error
+    }
+    /// Moves every reading and due time `by` later.
+    pub(crate) fn shift(&mut self, by: Duration) {
+        for readings in self.readings.values_mut() {
+            readings.iter_mut().for_each(|(t, _)| *t = *t + by);
+        }
+        self.open.iter_mut().for_each(|(due, _, _)| *due = *due + by);
     }
 }
 
@@ -282,10 +295,11 @@ fn check_due(state: &mut ForecastState, index: usize, value: f64, now: Timestamp
     for (due, i, predicted) in state.open.drain(..) {
         if i == index && due <= now {
             let e = forecast::relative_error(predicted, value);
-            state.error = Some(match state.error {
+            let running = match state.error {
                 Some(prev) => ERROR_WEIGHT * e + (1.0 - ERROR_WEIGHT) * prev,
                 None => e,
-            });
+            };
+            state.error = Some(if running < ERROR_FLOOR { 0.0 } else { running });
         } else {
             still_open.push_back((due, i, predicted));
         }

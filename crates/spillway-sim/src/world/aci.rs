@@ -61,6 +61,8 @@ pub struct Aci {
     /// Changes whenever `inventory.replicas` does: the listing the
     /// controller sees is rebuilt only then (a tick lists every group).
     replicas_generation: u64,
+    /// Changes of any group (state, serving, billing) so far.
+    version: u64,
     inv_ids: Vec<u64>,
     /// Locations that recently refused for quota, until when.
     unavailable: BTreeMap<String, i64>,
@@ -84,6 +86,7 @@ impl Aci {
             billed: BTreeMap::new(),
             inventory: BurstInventory::default(),
             replicas_generation: 0,
+            version: 0,
             inv_ids: Vec::new(),
             unavailable: BTreeMap::new(),
             price_per_sec: 0.0,
@@ -122,6 +125,10 @@ impl Aci {
     /// Bumped by every change of the listed replicas (create, state, delete).
     pub fn replicas_generation(&self) -> u64 {
         self.replicas_generation
+    }
+
+    pub fn version(&self) -> u64 {
+        self.version
     }
 
     pub fn get(&self, id: u64) -> Option<&Group> {
@@ -249,6 +256,7 @@ impl Aci {
     }
 
     fn reprice(&mut self) {
+        self.version += 1;
         self.price_per_sec = self
             .billed
             .iter()
@@ -263,6 +271,7 @@ impl Aci {
     }
 
     fn set_state(&mut self, id: u64, state: BurstState) {
+        self.version += 1;
         if let Some(g) = self.groups.get_mut(&id) {
             g.state = state;
             if g.listed {
@@ -316,6 +325,7 @@ impl Aci {
     /// Out of the EndpointSlice: stops serving at once, still billed.
     pub fn drain(&mut self, name: &str) {
         let Some(&id) = self.by_name.get(name) else { return };
+        self.version += 1;
         if let Some(g) = self.groups.get_mut(&id) {
             g.draining = true;
             if g.serving {
@@ -330,6 +340,7 @@ impl Aci {
         let Some(id) = self.by_name.remove(name) else {
             return;
         };
+        self.version += 1;
         self.unbill(id);
         let Some(g) = self.groups.remove(&id) else { return };
         if g.serving {

@@ -381,6 +381,12 @@ impl World {
         self.now - self.last_scale_up
     }
 
+    /// Changes a tick could see (nodes and their pods, the Deployment's
+    /// pods, container groups) so far: equal versions, the same world.
+    pub fn version(&self) -> u64 {
+        self.nodes.version + self.pods.version() + self.aci.version()
+    }
+
     pub fn autoscaler_enabled(&self) -> bool {
         self.autoscaler.is_some()
     }

@@ -48,6 +48,8 @@ pub struct Nodes {
     pub underutilized: BTreeMap<u32, i64>,
     /// The snapshot must be rebuilt before the next plan.
     pub dirty: bool,
+    /// Changes of the nodes or their pods so far.
+    pub version: u64,
     /// Price of all billed nodes, per second.
     pub price_per_sec: f64,
 }
@@ -75,6 +77,7 @@ impl Nodes {
             billed: vec![0; pools.len()],
             underutilized: BTreeMap::new(),
             dirty: true,
+            version: 0,
             price_per_sec: 0.0,
         }
     }
@@ -159,6 +162,7 @@ impl Nodes {
         self.with_room.insert(id);
         self.free_slots += u64::from(slots);
         self.dirty = true;
+        self.version += 1;
         self.refresh_util(id, now);
     }
 
@@ -173,6 +177,7 @@ impl Nodes {
         self.billed[node.pool] -= 1;
         self.reprice();
         self.dirty = true;
+        self.version += 1;
         node.pods
     }
 
@@ -189,6 +194,7 @@ impl Nodes {
             self.with_room.remove(&id);
         }
         self.dirty = true;
+        self.version += 1;
         self.refresh_util(id, now);
         true
     }
@@ -204,6 +210,7 @@ impl Nodes {
         self.free_slots += 1;
         self.with_room.insert(id);
         self.dirty = true;
+        self.version += 1;
         self.refresh_util(id, now);
     }
 

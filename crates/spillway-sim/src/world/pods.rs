@@ -59,6 +59,7 @@ pub struct Pods {
     ready: BTreeSet<(i64, PodId)>,
     /// Shared with the tick that reads it (copied only if a tick still holds it when it changes).
     status: Arc<WorkloadStatus>,
+    version: u64,
     wl_ids: Vec<PodId>,
     prefix: String,
     pub counts: PodCounts,
@@ -78,6 +79,7 @@ impl Pods {
                 pods: Vec::new(),
                 template,
             }),
+            version: 0,
             wl_ids: Vec::new(),
             prefix: format!("{deployment}-"),
             counts: PodCounts::default(),
@@ -86,6 +88,10 @@ impl Pods {
 
     pub fn status(&self) -> &WorkloadStatus {
         &self.status
+    }
+    /// Changes of the status so far.
+    pub fn version(&self) -> u64 {
+        self.version
     }
     /// The status as the cluster seam hands it to a tick: shared, not copied.
     pub fn status_shared(&self) -> Arc<WorkloadStatus> {
@@ -96,7 +102,7 @@ impl Pods {
         self.status.spec_replicas
     }
     pub fn set_spec_replicas(&mut self, n: u32) {
-        Arc::make_mut(&mut self.status).spec_replicas = n;
+        status_mut(&mut self.status, &mut self.version).spec_replicas = n;
     }
     pub fn live(&self) -> usize {
         self.pods.len()
@@ -126,7 +132,7 @@ impl Pods {
         self.pending.insert((now, id));
         self.fresh.insert((now, id));
         self.counts.pending += 1;
-        Arc::make_mut(&mut self.status).pods.push(VmPod {
+        status_mut(&mut self.status, &mut self.version).pods.push(VmPod {
             name: format!("{}{id:x}", self.prefix),
             state: VmPodState::Pending { unschedulable: false },
             created_at: Timestamp::from_secs(now),
@@ -160,7 +166,7 @@ impl Pods {
         if p.phase == Phase::Pending && !p.unschedulable {
             p.unschedulable = true;
             self.counts.unschedulable += 1;
-            Arc::make_mut(&mut self.status).pods[p.wl_idx].state =
+            status_mut(&mut self.status, &mut self.version).pods[p.wl_idx].state =
                 VmPodState::Pending { unschedulable: true };
         }
     }
@@ -185,7 +191,7 @@ impl Pods {
         if matches!(place, Place::Virtual(_)) {
             self.counts.on_virtual += 1;
         }
-        Arc::make_mut(&mut self.status).pods[p.wl_idx].state = VmPodState::Starting;
+        status_mut(&mut self.status, &mut self.version).pods[p.wl_idx].state = VmPodState::Starting;
     }
 
     /// Starting → Ready; false if the pod is gone or not starting (a stale event).
@@ -205,7 +211,7 @@ impl Pods {
             Place::Virtual(_) => self.counts.ready_virtual += 1,
             _ => self.counts.ready_vm += 1,
         }
-        Arc::make_mut(&mut self.status).pods[p.wl_idx].state = VmPodState::Ready;
+        status_mut(&mut self.status, &mut self.version).pods[p.wl_idx].state = VmPodState::Ready;
         true
     }
 
@@ -247,7 +253,9 @@ impl Pods {
             self.counts.on_virtual -= 1;
         }
         let idx = p.wl_idx;
-        Arc::make_mut(&mut self.status).pods.swap_remove(idx);
+        status_mut(&mut self.status, &mut self.version)
+            .pods
+            .swap_remove(idx);
         self.wl_ids.swap_remove(idx);
         if let Some(&moved) = self.wl_ids.get(idx)
             && let Some(m) = self.pods.get_mut(&moved)
@@ -256,6 +264,13 @@ impl Pods {
         }
         Some(p)
     }
+}
+
+/// Every change of the status goes through here, so that the version
+/// tells whether a tick would see another one.
+fn status_mut<'a>(status: &'a mut Arc<WorkloadStatus>, version: &mut u64) -> &'a mut WorkloadStatus {
+    *version += 1;
+    Arc::make_mut(status)
 }
 
 #[cfg(test)]

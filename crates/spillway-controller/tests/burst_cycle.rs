@@ -98,7 +98,7 @@ impl Harness {
             let mut w = lock(&self.world);
             w.schedule();
             w.autoscale();
-            w.accrue();
+            w.accrue(1);
             drop(w);
             self.t += 1;
         }

@@ -121,7 +121,7 @@ async fn run(
         let mut w = lock(&world);
         w.schedule();
         w.autoscale();
-        w.accrue();
+        w.accrue(1);
     }
     // The configured policy is untouched: only the runtime's copy has zones.
     assert!(policy.burst.as_ref().expect("burst").zones.is_empty());

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::demand::Cursor;
 use crate::world::World;
 
 /// The figures, in SI units and the configuration's currency.
@@ -69,6 +70,26 @@ pub struct Sample {
     pub aci_hourly: f64,
 }
 
+/// What one second adds to the figures; seconds with equal ones form a run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Second {
+    demand: f64,
+    short: f64,
+    short_replicas: f64,
+    burst: u64,
+    capacity_vm: f64,
+    capacity_aci: f64,
+    pending: f64,
+    nodes: f64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    start: u64,
+    n: u64,
+    second: Second,
+}
+
 /// Episodes closer than this are one episode (a replica flapping is not a recovery).
 const EPISODE_MERGE_SECS: u64 = 30;
 
@@ -86,6 +107,8 @@ pub struct Recorder {
     bucket: u64,
     acc: Point,
     in_bucket: u64,
+    /// Seconds accounted but not yet added (see [`Recorder::record`]).
+    run: Option<Run>,
     pub series: Vec<Point>,
     pub timeline: Option<Vec<Sample>>,
     /// The zones burst replicas spread over (none: no spread to watch).
@@ -109,6 +132,7 @@ impl Recorder {
             bucket: bucket_for(seconds),
             acc: Point::default(),
             in_bucket: 0,
+            run: None,
             series: Vec::new(),
             timeline: timeline.then(Vec::new),
             zones: Vec::new(),
@@ -140,37 +164,50 @@ impl Recorder {
         self.max_zone_skew = self.max_zone_skew.max(skew);
     }
 
-    /// Accounts second `t` with `demand` against the world as it is now.
-    pub fn record(&mut self, t: u64, demand: f64, world: &World) {
+    /// Accounts the seconds `[t, until)` against the world as it is now
+    /// (nothing in it changes before `until`), accruing its costs on the
+    /// way: one run per stretch of equal demand within a bucket.
+    pub fn account_span(&mut self, mut t: u64, until: u64, demand: &mut Cursor<'_>, world: &mut World) {
+        while t < until {
+            let d = demand.at(t);
+            let end = until
+                .min(demand.constant_until(t))
+                .min(t + (self.bucket - self.in_bucket));
+            world.accrue(end - t);
+            self.record(t, end - t, d, world);
+            t = end;
+        }
+    }
+
+    /// Accounts the `n` seconds from `t`, each with `demand`, against the
+    /// world as it is now, its costs accrued through `t + n − 1`. They must
+    /// not cross the end of the report's bucket ([`Recorder::account_span`]
+    /// splits there).
+    pub fn record(&mut self, t: u64, n: u64, demand: f64, world: &World) {
+        debug_assert!(n >= 1 && self.in_bucket + n <= self.bucket);
         let cpr = self.capacity_per_replica;
         let c = world.pods.counts;
-        let served = f64::from(world.serving()) * cpr;
-        let short = (demand - served).max(0.0);
-        self.demand_total += demand;
-        self.unserved += short;
-        let short_replicas = short / cpr;
-        self.shortfall_rs += short_replicas;
-        self.shortfall.add(short_replicas as f32);
-        self.track_episode(t, short > 1e-9);
-        let burst = u64::from(world.aci.live);
-        self.peak_burst = self.peak_burst.max(burst);
-
-        let a = &mut self.acc;
-        a.demand += demand;
-        a.capacity_vm += f64::from(c.ready_vm) * cpr;
-        a.capacity_aci += f64::from(c.ready_virtual + world.aci.serving) * cpr;
-        a.burst_replicas = a.burst_replicas.max(burst as f64);
-        a.pending_pods = a.pending_pods.max(f64::from(c.pending));
-        a.nodes += f64::from(world.nodes.ready_count() + world.nodes.booting_count());
-        self.in_bucket += 1;
-        if self.in_bucket == self.bucket {
-            self.flush(
-                t + 1 - self.bucket,
-                world.cost_vm + world.cost_aci + world.cost_pool,
-            );
+        let short = (demand - f64::from(world.serving()) * cpr).max(0.0);
+        let second = Second {
+            demand,
+            short,
+            short_replicas: short / cpr,
+            burst: u64::from(world.aci.live),
+            capacity_vm: f64::from(c.ready_vm) * cpr,
+            capacity_aci: f64::from(c.ready_virtual + world.aci.serving) * cpr,
+            pending: f64::from(c.pending),
+            nodes: f64::from(world.nodes.ready_count() + world.nodes.booting_count()),
+        };
+        match &mut self.run {
+            Some(run) if run.second == second && run.start + run.n == t => run.n += n,
+            _ => {
+                self.close_run();
+                self.run = Some(Run { start: t, n, second });
+            }
         }
+        self.in_bucket += n;
         if let Some(tl) = &mut self.timeline {
-            tl.push(Sample {
+            tl.extend((t..t + n).map(|t| Sample {
                 t,
                 demand,
                 vm_ready: c.ready_vm,
@@ -183,8 +220,37 @@ impl Recorder {
                 nodes_booting: world.nodes.booting_count(),
                 spec_replicas: world.pods.spec_replicas(),
                 aci_hourly: world.aci.billed_hourly(),
-            });
+            }));
         }
+        if self.in_bucket == self.bucket {
+            self.close_run();
+            self.flush(t + n - self.bucket, world.costs.total());
+        }
+    }
+
+    /// Adds the open run of equal seconds to the figures, once: the same
+    /// sums whether its seconds came one by one or as a span.
+    fn close_run(&mut self) {
+        let Some(Run { start, n, second: s }) = self.run.take() else {
+            return;
+        };
+        let k = n as f64;
+        self.demand_total += s.demand * k;
+        self.unserved += s.short * k;
+        self.shortfall_rs += s.short_replicas * k;
+        self.shortfall.add_n(s.short_replicas as f32, n);
+        if s.short > 1e-9 {
+            self.track_episode(start, true);
+            self.last_short = start + n - 1;
+        }
+        self.peak_burst = self.peak_burst.max(s.burst);
+        let a = &mut self.acc;
+        a.demand += s.demand * k;
+        a.capacity_vm += s.capacity_vm * k;
+        a.capacity_aci += s.capacity_aci * k;
+        a.burst_replicas = a.burst_replicas.max(s.burst as f64);
+        a.pending_pods = a.pending_pods.max(s.pending);
+        a.nodes += s.nodes * k;
     }
 
     fn flush(&mut self, start: u64, cost: f64) {
@@ -227,9 +293,10 @@ impl Recorder {
 
     /// The figures, with the world's costs and counters.
     pub fn finish(mut self, world: &World, decisions: u64) -> (Figures, Vec<Point>, Option<Vec<Sample>>) {
+        self.close_run();
         if self.in_bucket > 0 {
             let start = self.series.len() as u64 * self.bucket;
-            self.flush(start, world.cost_vm + world.cost_aci + world.cost_pool);
+            self.flush(start, world.costs.total());
         }
         self.close_episode();
         let figures = Figures {
@@ -237,10 +304,10 @@ impl Recorder {
             shortfall_replica_seconds: self.shortfall_rs,
             p99_shortfall_replicas: self.shortfall.percentile(0.99),
             mean_time_to_recover_seconds: ratio(self.episode_secs as f64, self.episodes as f64),
-            cost_total: world.cost_vm + world.cost_aci + world.cost_pool,
-            cost_vm: world.cost_vm,
-            cost_aci: world.cost_aci,
-            cost_pool: world.cost_pool,
+            cost_total: world.costs.total(),
+            cost_vm: world.costs.vm(),
+            cost_aci: world.costs.aci(),
+            cost_pool: world.costs.pool(),
             pool_hits: world.pool.hits,
             pool_misses: world.pool.misses,
             container_groups_created: world.aci.created_total,

@@ -44,9 +44,26 @@ impl<'a> MetricsPipeline<'a> {
     /// world: both in or both out of an outage, and the demand constant
     /// over every window either looks at.
     pub fn same_demand_seen(&self, earlier: u64, t: u64) -> bool {
-        let reach = self.scrape.max(self.resolution) + self.window.max(self.resolution);
         self.in_outage(earlier) == self.in_outage(t)
-            && self.demand.constant_over(earlier.saturating_sub(reach), t + 1)
+            && self
+                .demand
+                .constant_over(earlier.saturating_sub(self.reach()), t + 1)
+    }
+
+    /// How far back of `t` a reading at `t` looks, at most.
+    fn reach(&self) -> u64 {
+        self.scrape.max(self.resolution) + self.window.max(self.resolution)
+    }
+
+    /// The first second from which a reading may answer otherwise than at
+    /// `t` (for the same world): where the demand next changes, if every
+    /// window at `t` sees one constant stretch and no outage is planned;
+    /// `t` otherwise (no promise).
+    pub fn same_demand_until(&self, t: u64) -> u64 {
+        if !self.outages.is_empty() || !self.demand.constant_over(t.saturating_sub(self.reach()), t + 1) {
+            return t;
+        }
+        self.demand.cursor().constant_until(t)
     }
 
     /// Mean demand over the window ending at the last scrape at or before `t`.

@@ -367,6 +367,15 @@ impl SimMetrics {
         (log.at == t).then(|| log.clone())
     }
 
+    /// Until when every read of `log` answers the same over the same world
+    /// (see [`MetricsPipeline::same_demand_until`]; `log.at`: no promise).
+    pub fn same_answers_until(&self, log: &ReadLog) -> u64 {
+        if log.history {
+            return log.at;
+        }
+        MetricsPipeline::new(&self.demand, &self.spec, self.capacity_per_replica).same_demand_until(log.at)
+    }
+
     /// Whether every read of `log` would answer the same at `t` over `world`.
     pub fn same_answers(&self, log: &ReadLog, t: u64, world: &World) -> bool {
         let pipeline = MetricsPipeline::new(&self.demand, &self.spec, self.capacity_per_replica);

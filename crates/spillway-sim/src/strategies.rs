@@ -302,9 +302,9 @@ fn record(t: u64, plan: &Plan) -> PlanRecord {
 /// interval begins, the scheduler and the autoscaler run, costs accrue and
 /// the figures record the second. Between the seconds where something can
 /// happen (a due event, a tick, an autoscaler scan, pods to schedule) the
-/// world cannot change, so those seconds only accrue and record against the
-/// same world; they give the same figures, bit for bit, as stepping the
-/// world through them (`RunOptions::per_second`, tested).
+/// world cannot change, so that span is accounted at once against the same
+/// world; it gives the same figures, bit for bit, as stepping the world
+/// through its seconds (`RunOptions::per_second`, tested).
 pub fn run_world(
     strategy: Strategy,
     sim: &Simulation,
@@ -341,8 +341,8 @@ pub fn run_world(
             c.replay.observe_world(t, &world);
         }
         recorder.observe_zones(&world);
-        world.accrue();
-        recorder.record(t, demand.at(t), &world);
+        world.accrue(1);
+        recorder.record(t, 1, demand.at(t), &world);
         if t % REPORT_EVERY == REPORT_EVERY - 1 {
             progress(REPORT_EVERY);
         }
@@ -364,13 +364,13 @@ pub fn run_world(
         if !world.scheduler_idle() {
             until = t;
         }
-        while t < until {
-            world.accrue();
-            recorder.record(t, demand.at(t), &world);
-            if t % REPORT_EVERY == REPORT_EVERY - 1 {
-                progress(REPORT_EVERY);
+        if t < until {
+            recorder.account_span(t, until, &mut demand, &mut world);
+            let hours = until / REPORT_EVERY - t / REPORT_EVERY;
+            if hours > 0 {
+                progress(hours * REPORT_EVERY);
             }
-            t += 1;
+            t = until;
         }
     }
     progress(n % REPORT_EVERY);

@@ -134,6 +134,63 @@ fn an_overflow_that_ages_into_new_nodes_is_not_skipped_over() {
     );
 }
 
+/// The figures, accounted a run of equal seconds at a time, are what the
+/// seconds of the timeline say, summed one by one.
+#[test]
+fn the_figures_are_what_the_seconds_say() {
+    let sim = hourly_steps("0.098");
+    let cpr = sim.scenario.demand.capacity_per_replica;
+    let (a, _) = both(&sim);
+    for s in [Strategy::Spillway, Strategy::VmOnly] {
+        let run = a.runs.iter().find(|r| r.strategy == s).expect("a run");
+        let seconds = run.timeline.as_ref().expect("timeline");
+        let (mut demand, mut unserved) = (0.0, 0.0);
+        let mut shortfalls = Vec::new();
+        let (mut episodes, mut episode_secs, mut open): (u64, u64, Option<(u64, u64)>) = (0, 0, None);
+        for x in seconds {
+            let short = (x.demand - f64::from(x.vm_ready + x.burst_serving) * cpr).max(0.0);
+            demand += x.demand;
+            unserved += short;
+            shortfalls.push(short / cpr);
+            if short > 1e-9 {
+                open = match open {
+                    Some((start, last)) if x.t - last > 30 => {
+                        episodes += 1;
+                        episode_secs += last + 1 - start;
+                        Some((x.t, x.t))
+                    }
+                    Some((start, _)) => Some((start, x.t)),
+                    None => Some((x.t, x.t)),
+                };
+            }
+        }
+        if let Some((start, last)) = open {
+            episodes += 1;
+            episode_secs += last + 1 - start;
+        }
+        let f = &run.figures;
+        let close = |got: f64, want: f64, what: &str| {
+            assert!(
+                (got - want).abs() <= 1e-9 * want.abs().max(1.0),
+                "{}: {what} {got} vs {want}",
+                s.name()
+            );
+        };
+        close(f.unserved_fraction, unserved / demand, "unserved");
+        close(f.shortfall_replica_seconds, shortfalls.iter().sum(), "shortfall");
+        assert!(episodes > 0, "{}: the peaks outgrow the pool", s.name());
+        close(
+            f.mean_time_to_recover_seconds,
+            episode_secs as f64 / episodes as f64,
+            "MTTR",
+        );
+        let mut sorted: Vec<f32> = shortfalls.iter().map(|v| *v as f32).collect();
+        sorted.sort_by(f32::total_cmp);
+        let rank = ((0.99 * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1;
+        close(f.p99_shortfall_replicas, f64::from(sorted[rank]), "p99");
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 8, ..ProptestConfig::default() })]
 

@@ -83,6 +83,31 @@ pub fn remember(
     while recommendations.front().is_some_and(|&(t, _)| t <= cutoff) {
         recommendations.pop_front();
     }
+    forget_dominated(recommendations, now.saturating_sub(up.stabilization_window));
+}
+
+/// Forgets the recommendations no window can choose again. The scale-down
+/// window takes the highest, so an entry with a newer one at least as high
+/// never decides it (the newer one is in every window the older one is
+/// in); the scale-up window takes the lowest, so the same holds with a
+/// newer one at most as high, or for an entry already out of that window
+/// (`t ≤ up_cutoff`). Every window sees the same highest and lowest as
+/// with the full list; a steady recommendation leaves one entry, so a
+/// steady policy's state stops changing (the simulator skips ticks then).
+fn forget_dominated(recommendations: &mut Recommendations, up_cutoff: Timestamp) {
+    let Some(&(_, newest)) = recommendations.back() else {
+        return;
+    };
+    let (mut highest, mut lowest) = (newest, newest);
+    for i in (0..recommendations.len() - 1).rev() {
+        let (t, v) = recommendations[i];
+        let dominated = highest >= v && (lowest <= v || t <= up_cutoff);
+        highest = highest.max(v);
+        lowest = lowest.min(v);
+        if dominated {
+            recommendations.remove(i);
+        }
+    }
 }
 
 /// `stabilizeRecommendationWithBehaviors`: the current replicas brought
@@ -216,5 +241,83 @@ pub fn prune_events(events: &mut ScaleEvents, up: &ScalingRules, down: &ScalingR
     let cutoff = now.saturating_sub(longest);
     while events.front().is_some_and(|&(t, _)| t <= cutoff) {
         events.pop_front();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::config::ScalingRules;
+
+    fn rules(window: u64) -> ScalingRules {
+        ScalingRules {
+            stabilization_window: Duration::from_secs(window),
+            ..crate::config::model::defaults::scale_up()
+        }
+    }
+
+    /// The stabilization as upstream does it, over every recommendation
+    /// of the longest window.
+    fn reference(log: &mut Recommendations, input: &BehaviorInput<'_>) -> u32 {
+        let up_cutoff = input.now.saturating_sub(input.up.stabilization_window);
+        let down_cutoff = input.now.saturating_sub(input.down.stabilization_window);
+        let up_rec = log
+            .iter()
+            .filter(|(t, _)| *t > up_cutoff)
+            .map(|(_, v)| *v)
+            .fold(input.raw, u32::min);
+        let down_rec = log
+            .iter()
+            .filter(|(t, _)| *t > down_cutoff)
+            .map(|(_, v)| *v)
+            .fold(input.raw, u32::max);
+        log.push_back((input.now, input.raw));
+        let keep = input.up.stabilization_window.max(input.down.stabilization_window);
+        log.retain(|(t, _)| *t > input.now.saturating_sub(keep));
+        input.current.max(up_rec).min(down_rec)
+    }
+
+    proptest! {
+        /// Forgetting dominated recommendations never changes what the
+        /// windows choose, tick after tick.
+        #[test]
+        fn forgetting_dominated_recommendations_changes_no_decision(
+            up_window in prop_oneof![Just(0u64), 1u64..400],
+            down_window in prop_oneof![Just(0u64), 1u64..400],
+            ticks in proptest::collection::vec((1i64..60, 0u32..20, 0u32..20), 1..80),
+        ) {
+            let (up, down) = (rules(up_window), rules(down_window));
+            let (mut pruned, mut full) = (Recommendations::new(), Recommendations::new());
+            let mut now = Timestamp::from_secs(1000);
+            for (dt, raw, current) in ticks {
+                now = now + Duration::from_secs(dt as u64);
+                let input = BehaviorInput { raw, current, min: 0, max: 100, up: &up, down: &down, now };
+                let want = reference(&mut full, &input);
+                prop_assert_eq!(stabilize(&input, &mut pruned), want);
+                prop_assert!(pruned.len() <= full.len().max(1));
+            }
+        }
+    }
+
+    #[test]
+    fn a_steady_recommendation_leaves_one_entry() {
+        let (up, down) = (rules(0), rules(300));
+        let mut log = Recommendations::new();
+        for (i, raw) in [33, 33, 35, 35, 35, 34, 35].into_iter().enumerate() {
+            let now = Timestamp::from_secs(15 * i as i64);
+            let input = BehaviorInput {
+                raw,
+                current: 33,
+                min: 0,
+                max: 100,
+                up: &up,
+                down: &down,
+                now,
+            };
+            stabilize(&input, &mut log);
+        }
+        assert_eq!(log, VecDeque::from([(Timestamp::from_secs(90), 35)]));
     }
 }

@@ -5,6 +5,7 @@
 
 mod aci;
 mod autoscaler;
+mod costs;
 mod nodes;
 mod pods;
 mod standby;
@@ -21,6 +22,7 @@ use spillway_core::plan::CreateGroup;
 use spillway_core::snapshot::PodTemplate;
 
 pub use aci::{Aci, CreateSpec, Refusal};
+pub use costs::Costs;
 pub use nodes::Nodes;
 pub use pods::{Phase, Place, PodCounts, PodId, Pods};
 pub use standby::StandbyPoolSim;
@@ -81,12 +83,9 @@ pub struct World {
     /// Capacity appeared since the last scheduler pass: retry every pending pod.
     retry_pending: bool,
     last_scale_up: i64,
-    pub cost_vm: f64,
-    pub cost_aci: f64,
+    pub costs: Costs,
     /// The policy's standby pool (issue 16); idle unless the controller syncs it.
     pub pool: StandbyPoolSim,
-    /// Running pool instances, billed separately from burst groups.
-    pub cost_pool: f64,
     standby_refill: Option<Dist>,
     standby_claim: Dist,
     refill_pull_secs: i64,
@@ -128,10 +127,8 @@ impl World {
             virtual_node: cfg.virtual_node.map(|loc| (loc, group_requests)),
             retry_pending: false,
             last_scale_up: i64::MIN / 2,
-            cost_vm: 0.0,
-            cost_aci: 0.0,
+            costs: Costs::default(),
             pool,
-            cost_pool: 0.0,
             standby_refill,
             standby_claim,
             refill_pull_secs,
@@ -209,11 +206,15 @@ impl World {
         self.pods.counts.pending == 0 && !self.pods.has_fresh()
     }
 
-    /// Adds this second's prices to the running costs.
-    pub fn accrue(&mut self) {
-        self.cost_vm += self.nodes.price_per_sec;
-        self.cost_aci += self.aci.price_per_sec;
-        self.cost_pool += self.pool.price_per_sec();
+    /// Adds `seconds` at the current prices to the running costs (running
+    /// pool instances are billed apart from burst groups).
+    pub fn accrue(&mut self, seconds: u64) {
+        let prices = [
+            self.nodes.price_per_sec,
+            self.aci.price_per_sec,
+            self.pool.price_per_sec(),
+        ];
+        self.costs.accrue(prices, seconds);
     }
 
     /// Ready replicas that serve traffic: VM, virtual node, and burst groups not drained.

@@ -183,7 +183,7 @@ impl SimBackend {
         world.aci.inventory(now, &self.locations).headroom
     }
 
-    /// The headroom answered at second `t`, if one was (`Some(None)`: none asked).
+    /// The headroom answered at second `t`; `None` when none was asked then.
     pub fn headroom_at(&self, t: i64) -> Option<BurstHeadroom> {
         unpoisoned(&self.headroom)
             .as_ref()

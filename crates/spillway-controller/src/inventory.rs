@@ -98,6 +98,13 @@ impl Inventory {
         m.iter().map(|(l, (_, r))| (l.clone(), r.clone())).collect()
     }
 
+    /// Whether any location is still inside its unavailable period.
+    pub fn any_unavailable(&self, now: Timestamp) -> bool {
+        self.unavailable
+            .lock()
+            .is_ok_and(|m| m.values().any(|(at, _)| now.since(*at) < self.unavailable_for))
+    }
+
     /// The planner's view of one policy's groups. The replicas are copied
     /// out of `listing` only when `previous` was not built from this very
     /// listing (a shared list outlives several ticks; the simulator hands out
@@ -164,6 +171,17 @@ mod tests {
             },
             ip: None,
         }
+    }
+
+    #[test]
+    fn a_location_is_unavailable_for_its_period_only() {
+        let inv = Inventory::new(Duration::from_secs(5), Duration::from_secs(60));
+        assert!(!inv.any_unavailable(Timestamp::from_secs(0)));
+        inv.mark_unavailable("westeurope", "quota", Timestamp::from_secs(10));
+        assert!(inv.any_unavailable(Timestamp::from_secs(69)));
+        assert_eq!(inv.unavailable(Timestamp::from_secs(69)).len(), 1);
+        assert!(!inv.any_unavailable(Timestamp::from_secs(70)));
+        assert!(inv.unavailable(Timestamp::from_secs(70)).is_empty());
     }
 
     #[test]

@@ -75,7 +75,7 @@ impl<T> Controller<T> {
     /// changes (a location kept out of creates until its period ends): no
     /// tick may be skipped then.
     pub fn holds_timed_state(&self, now: Timestamp) -> bool {
-        !self.inventory.unavailable(now).is_empty()
+        self.inventory.any_unavailable(now)
     }
 }
 

@@ -37,8 +37,8 @@ pub struct Replay {
     interval: u64,
     /// Past this age, the world's own times read alike at every tick.
     age_horizon: u64,
-    /// Policies whose ticks depend on the time of day or on history are
-    /// never skipped.
+    /// Policies whose ticks depend on the time of day or on history, or
+    /// that tick more often than the controller lists, are never skipped.
     eligible: bool,
     last: Option<LastTick>,
     steady: Option<Steady>,
@@ -61,15 +61,19 @@ pub struct TickOutcome {
 }
 
 impl Replay {
-    pub fn new(policy: &Policy, interval: u64, enabled: bool) -> Replay {
+    /// `list_ttl`: how long the controller reuses a container-group list.
+    pub fn new(policy: &Policy, interval: u64, enabled: bool, list_ttl: Duration) -> Replay {
         let seasons = policy.predict.enabled() && !policy.predict.seasons.is_empty();
         let standby = policy.burst.as_ref().is_some_and(|b| b.standby_pool.is_some());
+        // With ticks closer than the list's TTL a tick may see the list an
+        // earlier tick made, which the runtime's memory does not hold.
+        let own_list = Duration::from_secs(interval) >= list_ttl;
         Replay {
             interval,
             age_horizon: spillway_core::plan::world_age_horizon(policy)
                 .as_secs()
                 .saturating_add(1),
-            eligible: enabled && !seasons && !standby,
+            eligible: enabled && !seasons && !standby && own_list,
             last: None,
             steady: None,
             world_seen: (0, 0),
@@ -157,7 +161,10 @@ mod tests {
     fn setup() -> (Replay, PolicyRuntime) {
         let scenario = crate::Scenario::embedded_default().expect("default scenario");
         let policy: Arc<Policy> = scenario.policy.clone();
-        (Replay::new(&policy, 15, true), PolicyRuntime::new(policy))
+        (
+            Replay::new(&policy, 15, true, Duration::from_secs(2)),
+            PolicyRuntime::new(policy),
+        )
     }
 
     fn tick(rt: &PolicyRuntime, at: u64) -> TickOutcome {
@@ -218,5 +225,13 @@ mod tests {
         );
         replay.eligible = false;
         assert!(!replay.at_fixed_point(&tick(&rt, 120)));
+    }
+
+    #[test]
+    fn ticks_closer_than_the_list_ttl_are_never_skipped() {
+        let scenario = crate::Scenario::embedded_default().expect("default scenario");
+        let policy = scenario.policy.clone();
+        assert!(Replay::new(&policy, 2, true, Duration::from_secs(2)).eligible);
+        assert!(!Replay::new(&policy, 1, true, Duration::from_secs(2)).eligible);
     }
 }

@@ -196,6 +196,7 @@ impl Ticking {
         ));
         let backend = Arc::new(SimBackend::new(world.clone(), &policy));
         let interval = policy.interval.as_secs().max(1);
+        let options = ControllerOptions::default();
         let parts = Parts {
             cluster: Arc::new(SimCluster::new(
                 world.clone(),
@@ -213,9 +214,9 @@ impl Ticking {
         Some(Ticking {
             // Inside the runtime: the controller's semaphores and timers
             // belong to it.
-            controller: executor.block_on(async { Controller::new(parts, ControllerOptions::default()) }),
+            controller: executor.block_on(async { Controller::new(parts, options.clone()) }),
             interval,
-            replay: Replay::new(&policy, interval, !opts.per_second),
+            replay: Replay::new(&policy, interval, !opts.per_second, options.list_ttl),
             runtime: PolicyRuntime::new(policy),
             clock,
             executor,

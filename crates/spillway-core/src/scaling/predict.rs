@@ -27,11 +27,14 @@ const ALPHA: f64 = 0.5;
 const BETA: f64 = 0.3;
 /// Weight of the newest error in the running error.
 const ERROR_WEIGHT: f64 = 0.3;
-/// A running error below 0.1 % is none. A tenth of the smallest
-/// `maxErrorPercent` (1), it never decides whether a forecast acts; without
-/// it, exact forecasts of a steady metric would shrink the error by 30 % a
-/// tick for thousands of ticks before it reached zero, and the state would
-/// never settle (the simulator skips ticks only at a settled state).
+/// A running error below 0.1 % is none: without the floor, exact forecasts
+/// of a steady metric would shrink the error by 30 % a tick for thousands
+/// of ticks before it reached zero, and the state would never settle (the
+/// simulator skips ticks only at a settled state). The floor is a tenth of
+/// the smallest `maxErrorPercent` (1); dropping an error below it moves the
+/// next running errors by at most 0.07 percentage points, so it can decide
+/// whether a forecast acts only when the error sits that close to
+/// `maxErrorPercent`.
 const ERROR_FLOOR: f64 = 1e-3;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -37,10 +37,12 @@ impl TickMemory {
     /// The same memory, `by` later.
     pub fn shifted(mut self, by: Duration) -> TickMemory {
         self.state.shift(by);
-        let later = |t: &mut Timestamp| *t = *t + by;
-        self.last_tick.iter_mut().for_each(later);
-        self.creates_blocked_until.iter_mut().for_each(later);
-        self.provisioning.values_mut().for_each(later);
+        shift_times(
+            by,
+            &mut self.last_tick,
+            &mut self.creates_blocked_until,
+            &mut self.provisioning,
+        );
         self
     }
 }
@@ -63,11 +65,27 @@ impl PolicyRuntime {
     /// skipped ticks of a fixed point would have left.
     pub fn shift(&mut self, by: Duration) {
         self.state.shift(by);
-        let later = |t: &mut Timestamp| *t = *t + by;
-        self.last_tick.iter_mut().for_each(later);
-        self.creates_blocked_until.iter_mut().for_each(later);
-        self.provisioning.values_mut().for_each(later);
+        shift_times(
+            by,
+            &mut self.last_tick,
+            &mut self.creates_blocked_until,
+            &mut self.provisioning,
+        );
     }
+}
+
+/// The runtime's own times (beside its planner state), `by` later: one
+/// place for the runtime and its memory, so that the two cannot differ.
+fn shift_times(
+    by: Duration,
+    last_tick: &mut Option<Timestamp>,
+    creates_blocked_until: &mut Option<Timestamp>,
+    provisioning: &mut BTreeMap<String, Timestamp>,
+) {
+    let later = |t: &mut Timestamp| *t = *t + by;
+    last_tick.iter_mut().for_each(later);
+    creates_blocked_until.iter_mut().for_each(later);
+    provisioning.values_mut().for_each(later);
 }
 
 impl<T> Controller<T> {

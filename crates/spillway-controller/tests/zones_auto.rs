@@ -87,13 +87,7 @@ async fn run(
                 policy.target.clone(),
                 sim.template.clone(),
             )),
-            metrics_source: Arc::new(SimMetrics::new(
-                world.clone(),
-                sim.demand.clone(),
-                sim.scenario.metrics.clone(),
-                sim.scenario.demand.capacity_per_replica,
-                sim.scenario.requests.clone(),
-            )),
+            metrics_source: Arc::new(SimMetrics::for_simulation(world.clone(), sim)),
             backend: Arc::new(Flaky {
                 inner: SimBackend::new(world.clone(), policy),
                 fail,

@@ -36,18 +36,8 @@ impl<'a> MetricsPipeline<'a> {
         }
     }
 
-    pub fn in_outage(&self, t: u64) -> bool {
+    fn in_outage(&self, t: u64) -> bool {
         self.outages.iter().any(|(a, b)| (*a..*b).contains(&t))
-    }
-
-    /// True when every reading at `t` answers as at `earlier` for the same
-    /// world: both in or both out of an outage, and the demand constant
-    /// over every window either looks at.
-    pub fn same_demand_seen(&self, earlier: u64, t: u64) -> bool {
-        self.in_outage(earlier) == self.in_outage(t)
-            && self
-                .demand
-                .constant_over(earlier.saturating_sub(self.reach()), t + 1)
     }
 
     /// How far back of `t` a reading at `t` looks, at most.

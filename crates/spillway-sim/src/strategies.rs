@@ -181,19 +181,12 @@ impl Ticking {
         sim: &Simulation,
         opts: &RunOptions,
     ) -> Option<Self> {
-        let s = &sim.scenario;
         let executor = tokio::runtime::Builder::new_current_thread()
             .enable_time()
             .build()
             .ok()?;
         let clock = ManualClock::new(Timestamp::from_secs(0));
-        let metrics = Arc::new(SimMetrics::new(
-            world.clone(),
-            sim.demand.clone(),
-            s.metrics.clone(),
-            s.demand.capacity_per_replica,
-            s.requests.clone(),
-        ));
+        let metrics = Arc::new(SimMetrics::for_simulation(world.clone(), sim));
         let backend = Arc::new(SimBackend::new(world.clone(), &policy));
         let interval = policy.interval.as_secs().max(1);
         let options = ControllerOptions::default();
